@@ -1,0 +1,40 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tools/', '.temporal/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // An un-awaited promise in a workflow or activity silently loses errors and breaks determinism.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({
+            name,
+            message: 'Workflows must stay deterministic: no Node built-ins.',
+          })),
+          patterns: [
+            { group: ['node:*'], message: 'Workflows must stay deterministic: no Node built-ins.' },
+            { group: ['got', 'fastify', '**/xgateway/*', '**/sandbox/*'], message: 'I/O belongs in activities.' },
+            { group: ['**/activities/*'], allowTypeImports: true, message: 'Import activities type-only.' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,2 @@
+export declare const TEMPORAL_CLI_VERSION: string;
+export declare function ensureTemporalCli(): string;
