@@ -1,0 +1,176 @@
+// What every process agrees on: names, ids, messages, input and result shapes. Other services and other
+// languages' SDKs rely on these names; change them only with a versioning plan.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { z } from 'zod';
+
+export const WORKFLOW_TYPE = 'kycVerificationWorkflow';
+export const UNMATCHED_CALLBACK_WORKFLOW_TYPE = 'kycUnmatchedCallbackWorkflow';
+export const DEFAULT_TASK_QUEUE = 'kyc-verification';
+
+/** Workflow ids are business keys: one verification per customer at a time. */
+export const verificationWorkflowId = (customerId: string): string => `kyc-verification-${customerId}`;
+
+export const kycStatusSearchAttribute = defineSearchAttributeKey('KycStatus', SearchAttributeType.KEYWORD);
+export const kycCustomerIdSearchAttribute = defineSearchAttributeKey('KycCustomerId', SearchAttributeType.KEYWORD);
+/** `KycStatus` before the status API has confirmed anything. */
+export const UNCONFIRMED_STATUS = 'UNCONFIRMED';
+
+const customerIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s/\\]+$/, 'must not contain whitespace or slashes');
+
+/** A duration: milliseconds, or a string such as "90s", "5m", "2h", "7d". */
+const durationSchema = z.union([z.number().int().positive(), z.string().regex(/^\d+(ms|s|m|h|d)$/)]).transform(toMs);
+
+export const DEFAULT_TIMING = {
+  /** How long to wait for a callback before the first status check. */
+  firstCheckAfter: 2 * 60_000,
+  /** Checks back off ×2 from `firstCheckAfter` up to this interval. */
+  maxCheckInterval: 2 * 60 * 60_000,
+  /** Overall budget of the verification, from its start. Then the outcome is TIMED_OUT (or NEEDS_DATA). */
+  deadline: 14 * 24 * 60 * 60_000,
+  /** How long the merchant has to fix data and send `resubmit` after SOFT_KYC_FAILED. */
+  resubmissionWindow: 7 * 24 * 60 * 60_000,
+} as const;
+export const DEFAULT_MAX_RESUBMISSIONS = 3;
+
+export const kycVerificationInputSchema = z.strictObject({
+  customerId: customerIdSchema,
+  timing: z
+    .strictObject({
+      firstCheckAfter: durationSchema.optional(),
+      maxCheckInterval: durationSchema.optional(),
+      deadline: durationSchema.optional(),
+      resubmissionWindow: durationSchema.optional(),
+    })
+    .optional(),
+  maxResubmissions: z.number().int().min(0).max(20).optional(),
+});
+/** Workflow input. Plain JSON, e.g. `{"customerId":"c-1","timing":{"firstCheckAfter":"30s"}}`. */
+export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
+
+export type Phase = 'STARTING' | 'AWAITING_RESULT' | 'AWAITING_RESUBMISSION' | 'COMPLETED';
+export type Outcome = 'VERIFIED' | 'REJECTED' | 'NEEDS_DATA' | 'TIMED_OUT' | 'CANCELLED';
+
+/** The `kycCallback` signal: a KYC callback's fields, without the hash. A wake-up call, never trusted as a result. */
+export const kycCallbackPayloadSchema = z.looseObject({
+  callbackType: z.literal('kyc').default('kyc'),
+  customerId: customerIdSchema,
+  status: z.string().nullable(),
+  kycProcessingStatus: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  docsMissing: z
+    .array(z.string())
+    .nullish()
+    .transform((v) => v ?? []),
+  kycRejectLabel: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  kycEndUserErrorMessage: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  /** When the receiver got it (ISO); set by the receiver. */
+  receivedAt: z.string().optional(),
+});
+export type KycCallbackPayload = z.input<typeof kycCallbackPayloadSchema>;
+
+export interface LastCallback {
+  status: string | null;
+  kycProcessingStatus: string | null;
+  receivedAt: string | null;
+  /** When the workflow saw it (ISO). */
+  signalledAt: string;
+}
+
+/** Everything an operator or a caller needs to see where a verification stands. */
+export interface KycVerificationState {
+  customerId: string;
+  phase: Phase;
+  /** Last status confirmed through the status API; null before any reading. */
+  status: string | null;
+  kycProcessingStatus: string | null;
+  /** Verification requests run (the first one plus resubmissions). */
+  attempts: number;
+  resubmissions: number;
+  maxResubmissions: number;
+  docsMissing: string[];
+  kycRejectLabel: string | null;
+  kycEndUserErrorMessage: string | null;
+  callbacksReceived: number;
+  lastCallback: LastCallback | null;
+  lastCheckAt: string | null;
+  nextCheckAt: string | null;
+  startedAt: string;
+  deadlineAt: string;
+  /** Set while awaiting resubmission. */
+  resubmitBy: string | null;
+}
+
+/** The workflow result: plain JSON. */
+export interface KycVerificationResult {
+  customerId: string;
+  outcome: Outcome;
+  status: string | null;
+  docsMissing: string[];
+  kycRejectLabel: string | null;
+  kycEndUserErrorMessage: string | null;
+  attempts: number;
+  resubmissions: number;
+  startedAt: string;
+  completedAt: string;
+  /** When the status API last confirmed `status`. */
+  confirmedAt: string | null;
+}
+
+export interface ResubmitResult {
+  resubmission: number;
+}
+
+/** Wakes the workflow to re-check the status API; sent by the callback receiver. */
+export const kycCallbackSignal = defineSignal<[KycCallbackPayload]>('kycCallback');
+/** The whole current state. */
+export const statusQuery = defineQuery<KycVerificationState>('status');
+/** After SOFT_KYC_FAILED and a data fix: run the verification request again. */
+export const resubmitUpdate = defineUpdate<ResubmitResult, []>('resubmit');
+
+/** Failure types a caller must act on; the workflow fails with these, never retrying them. */
+export const FailureTypes = {
+  invalidInput: 'InvalidInputError',
+  preconditionMissing: 'KycPreconditionError',
+  unauthorized: 'XGatewayUnauthorizedError',
+  requestRejected: 'XGatewayRequestRejectedError',
+} as const;
+
+function toMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
+}
+
+/** Records a callback that no open verification was waiting for. Temporal is the store; nothing else is. */
+export const unmatchedCallbackWorkflowId = (customerId: string, digest: string): string =>
+  `kyc-unmatched-${customerId}-${digest}`;
+
+export interface UnmatchedCallbackInput {
+  callback: KycCallbackPayload;
+  /** Status the customer's last verification confirmed, if the receiver found one. */
+  previousStatus: string | null;
+}
+
+export interface UnmatchedCallbackResult {
+  customerId: string;
+  claimedStatus: string | null;
+  /** Status the status API confirmed. */
+  confirmedStatus: string | null;
+  /** The customer was verified (FULL_USER) and no longer is. */
+  reversal: boolean;
+  confirmedAt: string;
+}

@@ -1,0 +1,43 @@
+// Named failures of the XGateway adapter. Activities turn them into Temporal failures whose `type` is the class name,
+// so retry policies and callers match on these names.
+
+export abstract class XGatewayError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(
+    message: string,
+    /** HTTP status, when the vendor answered at all. */
+    readonly httpStatus?: number,
+    /** The vendor's error code, e.g. `db_violation`. */
+    readonly vendorCode?: string,
+    /** Delay the vendor asked for with Retry-After, in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 401/403: the API key is wrong or missing. Retrying cannot help; an operator must fix the config. */
+export class XGatewayUnauthorizedError extends XGatewayError {
+  readonly retryable = false;
+}
+
+/** Any other 4xx (e.g. 400 `db_violation`): the request itself is refused. */
+export class XGatewayRequestRejectedError extends XGatewayError {
+  readonly retryable = false;
+}
+
+/** 408, 409, 429 and 5xx: the vendor may accept the same request later. */
+export class XGatewayUnavailableError extends XGatewayError {
+  readonly retryable = true;
+}
+
+/** Timeouts, resets, DNS and TLS failures: the request may or may not have reached the vendor. */
+export class XGatewayNetworkError extends XGatewayError {
+  readonly retryable = true;
+}
+
+/** A 2xx whose body does not match the documented shape. Kept retryable: vendors fix bad deploys. */
+export class XGatewayBadResponseError extends XGatewayError {
+  readonly retryable = true;
+}
