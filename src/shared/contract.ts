@@ -111,6 +111,8 @@ export interface KycVerificationState {
   deadlineAt: string;
   /** Set while awaiting resubmission. */
   resubmitBy: string | null;
+  /** Why the last resubmission was refused by the vendor, if it was. */
+  lastError: string | null;
 }
 
 /** The workflow result: plain JSON. */

@@ -1,0 +1,62 @@
+// `npm run sandbox`: the fake XGateway on a fixed port, for the demo and for manual runs against the worker.
+import { z } from 'zod';
+import { ConfigError, parseEnv, portSchema, runMain, urlSchema, type Env } from '../config.js';
+import { SANDBOX_API_KEY, SANDBOX_CALLBACK_URL, SANDBOX_DEFAULT_PORT, SANDBOX_SECRET_KEY } from './defaults.js';
+import { createSandbox } from './sandbox.js';
+
+const delaySchema = z.coerce.number().int().min(0);
+
+const sandboxEnvSchema = z.object({
+  SANDBOX_PORT: portSchema.default(SANDBOX_DEFAULT_PORT),
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+  XGATEWAY_API_KEY: z.string().min(1).default(SANDBOX_API_KEY),
+  XGATEWAY_SECRET_KEY: z.string().min(1).default(SANDBOX_SECRET_KEY),
+  SANDBOX_CALLBACK_URL: urlSchema.default(SANDBOX_CALLBACK_URL),
+  SANDBOX_PROCESSING_DELAY_MS: delaySchema.default(2000),
+  SANDBOX_SLOW_POST_MS: delaySchema.default(90_000),
+  SANDBOX_CALLBACK_RETRY_BASE_MS: delaySchema.default(500),
+  SANDBOX_REORDER_HOLD_MS: delaySchema.default(5000),
+});
+
+async function main(env: Env): Promise<void> {
+  const config = parseEnv(sandboxEnvSchema, env);
+  const sandbox = createSandbox({
+    apiKey: config.XGATEWAY_API_KEY,
+    secretKey: config.XGATEWAY_SECRET_KEY,
+    callbackUrl: config.SANDBOX_CALLBACK_URL,
+    processingDelayMs: config.SANDBOX_PROCESSING_DELAY_MS,
+    slowPostMs: config.SANDBOX_SLOW_POST_MS,
+    callbackRetryBaseMs: config.SANDBOX_CALLBACK_RETRY_BASE_MS,
+    reorderHoldMs: config.SANDBOX_REORDER_HOLD_MS,
+    log: (line) => console.log(`[sandbox] ${line}`),
+  });
+  try {
+    await sandbox.start(config.SANDBOX_PORT, config.SANDBOX_HOST);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+      throw new ConfigError(`SANDBOX_PORT: port ${config.SANDBOX_PORT} on ${config.SANDBOX_HOST} is already in use`);
+    }
+    throw error;
+  }
+  console.log(`XGateway sandbox: API ${sandbox.url}, control ${sandbox.controlUrl}`);
+  console.log(`Callbacks go to ${config.SANDBOX_CALLBACK_URL}`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C does not wait for the graceful close.
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`${signal}: stopping the sandbox`);
+    sandbox.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`Sandbox did not close cleanly: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+await runMain(() => main(process.env));

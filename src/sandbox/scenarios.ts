@@ -1,0 +1,189 @@
+// The sandbox's customers: what the control API may script, the default script that an id's prefix selects, and
+// the in-memory state of one customer.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { urlSchema } from '../config.js';
+
+/** Faults a POST or GET can be scripted to answer with; `reset` destroys the socket without answering. */
+export const FAULTS = ['500', 'reset', '429', '503'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/**
+ * How a customer's callbacks go out. `delay` waits `delayMs` first; `reorder` holds each callback until the next one
+ * has gone out (so the later status arrives first), or for `delayMs` at most when no next one comes.
+ */
+export const CALLBACK_MODES = ['normal', 'drop', 'duplicate', 'delay', 'reorder'] as const;
+export type CallbackMode = (typeof CALLBACK_MODES)[number];
+
+const statusSchema = z.string().min(1).max(100);
+const textSchema = z.string().max(1000).nullable();
+const delaySchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(60 * 60_000);
+
+/** A result the sandbox applies when a verification's processing ends. */
+export const outcomeSchema = z.strictObject({
+  status: statusSchema.nullable(),
+  docsMissing: z.array(z.string().min(1)).optional(),
+  kycRejectLabel: textSchema.optional(),
+  kycEndUserErrorMessage: textSchema.optional(),
+});
+export type ScriptedOutcome = z.infer<typeof outcomeSchema>;
+
+/** Body of `POST /__sandbox/customers/:id/status`: a change applied now, with a callback as for any change. */
+export const statusUpdateSchema = outcomeSchema.extend({ kycProcessingStatus: statusSchema.nullable().optional() });
+export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
+
+/** Body of `PUT /__sandbox/customers/:id`. Every field is optional and defaults to the id prefix's scenario. */
+export const customerScriptSchema = z.strictObject({
+  status: statusSchema.nullable().optional(),
+  kycProcessingStatus: statusSchema.nullable().optional(),
+  docsMissing: z.array(z.string().min(1)).optional(),
+  kycRejectLabel: textSchema.optional(),
+  kycEndUserErrorMessage: textSchema.optional(),
+  /** Applied one per accepted verification; the last one repeats. */
+  outcomes: z.array(outcomeSchema).min(1).optional(),
+  postDelayMs: delaySchema.optional(),
+  processingDelayMs: delaySchema.optional(),
+  /** Consumed one per POST, before anything else is checked. */
+  postFaults: z.array(z.enum(FAULTS)).optional(),
+  /** Consumed one per GET. */
+  getFaults: z.array(z.enum(FAULTS)).optional(),
+  retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+  /**
+   * `no-content` answers an accepted POST with 204. `json` answers 200 with `{"success":true,"data":"..."}`: the spec
+   * pairs that body with 204, but an HTTP 204 cannot carry a body, so 200 is the closest a client can receive.
+   */
+  postResponse: z.enum(['no-content', 'json']).optional(),
+  callbacks: z.strictObject({ mode: z.enum(CALLBACK_MODES), delayMs: delaySchema.optional() }).optional(),
+  /** Overrides the sandbox-wide callback URL for this customer; null restores it. */
+  callbackUrl: urlSchema.nullable().optional(),
+});
+export type CustomerScript = z.infer<typeof customerScriptSchema>;
+
+export interface ScenarioTiming {
+  processingDelayMs: number;
+  slowPostMs: number;
+}
+
+/** One customer as the fake vendor holds it. Fault and outcome lists are consumed as requests arrive. */
+export interface Customer {
+  customerId: string;
+  /** The vendor's own id for the customer (`data.id` in the status API). */
+  id: string;
+  status: string | null;
+  kycProcessingStatus: string | null;
+  docsMissing: string[];
+  kycRejectLabel: string | null;
+  kycEndUserErrorMessage: string | null;
+  acceptedVerifications: number;
+  outcomes: ScriptedOutcome[];
+  postFaults: Fault[];
+  getFaults: Fault[];
+  postDelayMs: number;
+  processingDelayMs: number;
+  retryAfterSeconds: number;
+  postResponse: 'no-content' | 'json';
+  callbacks: { mode: CallbackMode; delayMs?: number };
+  callbackUrl: string | null;
+}
+
+const FULL_USER: ScriptedOutcome = { status: 'FULL_USER' };
+
+/** The scenario an id's prefix selects (see the table in the sandbox docs); unknown prefixes verify. */
+function scenarioFor(customerId: string, timing: ScenarioTiming): Required<CustomerScript> {
+  const base: Required<CustomerScript> = {
+    status: 'PENDING_KYC_DATA',
+    kycProcessingStatus: null,
+    docsMissing: [],
+    kycRejectLabel: null,
+    kycEndUserErrorMessage: null,
+    outcomes: [FULL_USER],
+    postDelayMs: 0,
+    processingDelayMs: timing.processingDelayMs,
+    postFaults: [],
+    getFaults: [],
+    retryAfterSeconds: 1,
+    postResponse: 'no-content',
+    callbacks: { mode: 'normal' },
+    callbackUrl: null,
+  };
+  const prefix = customerId.slice(0, customerId.indexOf('-') + 1);
+  switch (prefix) {
+    case 'reject-':
+      return {
+        ...base,
+        outcomes: [
+          {
+            status: 'HARD_KYC_FAILED',
+            kycRejectLabel: 'FORGERY',
+            kycEndUserErrorMessage: 'We could not verify your identity. Please contact support.',
+          },
+        ],
+      };
+    case 'soft-':
+      return {
+        ...base,
+        outcomes: [
+          {
+            status: 'SOFT_KYC_FAILED',
+            docsMissing: ['SELFIE'],
+            kycRejectLabel: 'BAD_SELFIE',
+            kycEndUserErrorMessage: 'Your selfie could not be matched to your ID document. Please upload a new selfie.',
+          },
+          FULL_USER,
+        ],
+      };
+    case 'silent-':
+      return { ...base, callbacks: { mode: 'drop' } };
+    case 'slow-':
+      return { ...base, postDelayMs: timing.slowPostMs };
+    case 'flaky-':
+      return { ...base, postFaults: ['500', 'reset'] };
+    case 'nouser-':
+      return { ...base, status: null };
+    default:
+      return base;
+  }
+}
+
+/** A customer from its id's scenario, with the fields that `script` sets taken from the script instead. */
+export function createCustomer(customerId: string, script: CustomerScript, timing: ScenarioTiming): Customer {
+  const scenario = scenarioFor(customerId, timing);
+  // `null` is a meaningful value for several fields, so only `undefined` falls back to the scenario.
+  const pick = <K extends keyof CustomerScript>(key: K): Required<CustomerScript>[K] =>
+    (script[key] === undefined ? scenario[key] : script[key]) as Required<CustomerScript>[K];
+  return {
+    customerId,
+    id: vendorIdFor(customerId),
+    status: pick('status'),
+    kycProcessingStatus: pick('kycProcessingStatus'),
+    docsMissing: [...pick('docsMissing')],
+    kycRejectLabel: pick('kycRejectLabel'),
+    kycEndUserErrorMessage: pick('kycEndUserErrorMessage'),
+    acceptedVerifications: 0,
+    outcomes: [...pick('outcomes')],
+    postFaults: [...pick('postFaults')],
+    getFaults: [...pick('getFaults')],
+    postDelayMs: pick('postDelayMs'),
+    processingDelayMs: pick('processingDelayMs'),
+    retryAfterSeconds: pick('retryAfterSeconds'),
+    postResponse: pick('postResponse'),
+    callbacks: { ...pick('callbacks') },
+    callbackUrl: pick('callbackUrl'),
+  };
+}
+
+/** The outcome of the verification just accepted; a script's last outcome repeats. */
+export function nextOutcome(customer: Customer): ScriptedOutcome {
+  const index = Math.min(customer.acceptedVerifications, customer.outcomes.length) - 1;
+  return customer.outcomes[Math.max(index, 0)] ?? FULL_USER;
+}
+
+/** UUID-shaped and stable per customer id, so it survives sandbox restarts as a real vendor id would. */
+function vendorIdFor(customerId: string): string {
+  const hex = createHash('sha256').update(customerId).digest('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)].join('-');
+}

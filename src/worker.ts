@@ -1,0 +1,90 @@
+// `npm run worker`: hosts the KYC workflows and activities.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { z } from 'zod';
+import { createActivities } from './activities/index.js';
+import {
+  parseEnv,
+  portSchema,
+  runMain,
+  temporalConnectionFromEnv,
+  temporalEnvSchema,
+  urlSchema,
+  type Env,
+} from './config.js';
+import { createLogger, temporalLogger } from './logging.js';
+import { createXGatewayClient } from './xgateway/client.js';
+import { SANDBOX_API_KEY, SANDBOX_BASE_URL } from './sandbox/defaults.js';
+
+/** Source (.ts under tsx) or compiled (.js): the workflows sit next to this file either way. */
+export const workflowsPath = fileURLToPath(new URL(`./workflows/index${extname(import.meta.url)}`, import.meta.url));
+
+/** The POST must time out before the activity's 10-minute start-to-close, so the failure is ours and named. */
+const MAX_POST_TIMEOUT_MS = 9.5 * 60_000;
+
+export const workerEnvSchema = temporalEnvSchema.extend({
+  XGATEWAY_BASE_URL: urlSchema.default(SANDBOX_BASE_URL),
+  XGATEWAY_API_KEY: z.string().min(1, 'must not be empty').default(SANDBOX_API_KEY),
+  XGATEWAY_POST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(MAX_POST_TIMEOUT_MS)
+    .default(9 * 60_000),
+  XGATEWAY_GET_TIMEOUT_MS: z.coerce.number().int().min(100).max(55_000).default(30_000),
+  /** Prometheus endpoint for the SDK's own metrics; 0 turns it off. */
+  METRICS_PORT: portSchema.default(9465),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+});
+export type WorkerConfig = z.output<typeof workerEnvSchema>;
+
+async function main(env: Env = process.env): Promise<void> {
+  const config = parseEnv(workerEnvSchema, env);
+  const temporal = temporalConnectionFromEnv(env);
+  const logger = createLogger('kyc-worker');
+  Runtime.install({
+    // SIGINT/SIGTERM: the worker stops polling, lets running tasks finish (up to the grace time), then exits.
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    logger: temporalLogger(logger),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      metrics: config.METRICS_PORT ? { prometheus: { bindAddress: `127.0.0.1:${config.METRICS_PORT}` } } : undefined,
+    },
+  });
+  if (env.XGATEWAY_BASE_URL === undefined)
+    logger.warn({ baseUrl: config.XGATEWAY_BASE_URL }, 'XGATEWAY_BASE_URL unset: using the local sandbox');
+
+  const connection = await NativeConnection.connect(temporal.connectionOptions);
+  const xgateway = createXGatewayClient({
+    baseUrl: config.XGATEWAY_BASE_URL,
+    apiKey: config.XGATEWAY_API_KEY,
+    postTimeoutMs: config.XGATEWAY_POST_TIMEOUT_MS,
+    getTimeoutMs: config.XGATEWAY_GET_TIMEOUT_MS,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue: config.KYC_TASK_QUEUE,
+    workflowsPath,
+    activities: createActivities({ xgateway }),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    shutdownGraceTime: '30 seconds',
+  });
+  logger.info(
+    { taskQueue: config.KYC_TASK_QUEUE, namespace: temporal.namespace, address: temporal.connectionOptions.address },
+    'KYC worker started',
+  );
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    logger.info('KYC worker stopped');
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runMain(() => main());

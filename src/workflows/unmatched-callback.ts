@@ -1,0 +1,45 @@
+import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  kycCallbackPayloadSchema,
+  kycStatusSearchAttribute,
+  type UnmatchedCallbackInput,
+  type UnmatchedCallbackResult,
+} from '../shared/contract.js';
+import { checkActivities } from './activity-proxies.js';
+import { parseWorkflowInput } from './input.js';
+import { z } from 'zod';
+
+const inputSchema = z.object({ callback: kycCallbackPayloadSchema, previousStatus: z.string().nullable() });
+
+/**
+ * The durable record of a callback that no open verification was waiting for. It confirms the status through the
+ * status API and flags a reversal: a verified customer (FULL_USER) who no longer is.
+ */
+export async function kycUnmatchedCallbackWorkflow(rawInput: UnmatchedCallbackInput): Promise<UnmatchedCallbackResult> {
+  const { callback, previousStatus } = parseWorkflowInput(inputSchema, rawInput, 'kycUnmatchedCallbackWorkflow');
+  const { customerId } = callback;
+  const snapshot = await checkActivities.checkStatus.executeWithOptions(
+    { summary: 'Confirm the unmatched callback’s status', scheduleToCloseTimeout: '1 day' },
+    [{ customerId }],
+  );
+  const reversal = previousStatus === 'FULL_USER' && snapshot.status !== 'FULL_USER';
+  upsertSearchAttributes([{ key: kycStatusSearchAttribute, value: snapshot.status ?? 'NULL' }]);
+  setCurrentDetails(
+    [
+      reversal ? '**⚠ REVERSAL: a verified customer is no longer FULL_USER**' : '**Unmatched KYC callback recorded**',
+      '',
+      `- Callback claimed: \`${callback.status}\``,
+      `- Status API confirms: \`${snapshot.status}\` at ${snapshot.checkedAt}`,
+      `- Last verification's status: \`${previousStatus ?? 'unknown'}\``,
+    ].join('\n'),
+  );
+  if (reversal) log.warn('KYC reversal: a verified customer is no longer FULL_USER', { customerId, ...snapshot });
+  else log.info('Unmatched KYC callback recorded', { customerId, confirmedStatus: snapshot.status });
+  return {
+    customerId,
+    claimedStatus: callback.status,
+    confirmedStatus: snapshot.status,
+    reversal,
+    confirmedAt: snapshot.checkedAt,
+  };
+}

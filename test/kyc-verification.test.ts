@@ -1,0 +1,317 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { temporal as proto } from '@temporalio/proto';
+import {
+  kycCallbackSignal,
+  kycStatusSearchAttribute,
+  resubmitUpdate,
+  statusQuery,
+  type KycVerificationResult,
+} from '../src/shared/contract.js';
+import { ensureTemporalCli } from '../scripts/setup.mjs';
+import { testAddress } from './helpers/temporal.js';
+import { createKycStack, eventually, type KycStack } from './helpers/kyc.js';
+
+const EventType = proto.api.enums.v1.EventType;
+/** So long that only a callback can end the wait within a test. */
+const CALLBACK_ONLY = { firstCheckAfter: '10m' };
+
+let stack: KycStack;
+beforeAll(async () => void (stack = await createKycStack()));
+afterAll(async () => stack.close());
+
+let counter = 0;
+const customer = (prefix: string) => `${prefix}${process.pid}-${Date.now()}-${++counter}`;
+
+/** `RECORD_HISTORIES=1 npm test` refreshes the committed histories that test/replay.test.ts replays. */
+async function record(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
+  const args = ['workflow', 'show', '-w', handle.workflowId, '--address', testAddress(), '--output', 'json'];
+  const { stdout } = await promisify(execFile)(ensureTemporalCli(), args, { maxBuffer: 16 << 20 });
+  await writeFile(file, stdout);
+}
+
+async function events(handle: WorkflowHandle, type: proto.api.enums.v1.EventType) {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).filter((event) => event.eventType === type);
+}
+
+async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
+  const scheduled = await events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+  return scheduled.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus').length;
+}
+
+function acceptedPosts(customerId: string): number {
+  return stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST' && r.accepted).length;
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+describe('kycVerificationWorkflow', () => {
+  it('completes VERIFIED through the callback signal, with one POST and one status check', async () => {
+    const customerId = customer('approve-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const result: KycVerificationResult = await handle.result();
+      expect(result).toMatchObject({ customerId, outcome: 'VERIFIED', status: 'FULL_USER', attempts: 1 });
+      expect(acceptedPosts(customerId)).toBe(1);
+      expect(await checkStatusRuns(handle)).toBe(1);
+      expect((await events(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).length).toBeGreaterThan(0);
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('FULL_USER');
+      await record(handle, 'approve-via-callback');
+    });
+  });
+
+  it('falls back to status checks when no callback comes', async () => {
+    const customerId = customer('silent-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: { firstCheckAfter: '1s', maxCheckInterval: '2s' } });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
+      expect(await events(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
+      expect(await checkStatusRuns(handle)).toBeGreaterThanOrEqual(1);
+      await record(handle, 'silent-fallback');
+    });
+  });
+
+  it('does not let a forged callback decide the result', async () => {
+    const customerId = customer('reject-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await eventually(
+        async () => ((await handle.query(statusQuery)).phase === 'AWAITING_RESULT' ? true : undefined),
+        'waiting',
+      );
+      // Right shape, false status: the workflow must check the status API and keep waiting.
+      await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
+      await eventually(
+        async () => ((await checkStatusRuns(handle)) === 1 ? true : undefined),
+        'the check of the forged claim',
+      );
+      const state = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.lastCheckAt && s.callbacksReceived >= 1 ? s : undefined;
+      }, 'the state after the check');
+      expect(state).toMatchObject({ phase: 'AWAITING_RESULT', status: 'KYC_PENDING' });
+      stack.sandbox.setStatus(customerId, { status: 'HARD_KYC_FAILED', kycRejectLabel: 'FORGERY' });
+      expect(await handle.result()).toMatchObject({
+        outcome: 'REJECTED',
+        status: 'HARD_KYC_FAILED',
+        kycRejectLabel: 'FORGERY',
+      });
+    });
+  });
+
+  it.each(['duplicate', 'reorder'] as const)('is unaffected by %s callbacks', async (mode) => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode } });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
+      expect(acceptedPosts(customerId)).toBe(1);
+      // Stale KYC_PENDING claims never cost a status check; only the FULL_USER claim does.
+      expect(await checkStatusRuns(handle)).toBe(1);
+    });
+  });
+
+  it('heartbeats through a slow POST', async () => {
+    const customerId = customer('slow-');
+    stack.sandbox.scriptCustomer(customerId, { postDelayMs: 4_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const heartbeat = await eventually(async () => {
+        const { raw } = await handle.describe();
+        return raw.pendingActivities?.find((a) => a.lastHeartbeatTime)?.lastHeartbeatTime ?? undefined;
+      }, 'a heartbeat');
+      expect(heartbeat).toBeTruthy();
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
+      expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('retries a flaky vendor until the POST is accepted exactly once', async () => {
+    const customerId = customer('flaky-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
+      const posts = stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST');
+      expect(posts.map((p) => p.fault)).toEqual(['500', 'reset', null]);
+      expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('fails clearly and without retrying on a rejected API key, never showing the key', async () => {
+    const customerId = customer('approve-');
+    const apiKey = 'wrong-key-that-must-not-leak';
+    await stack.withKycWorker(
+      async ({ start }) => {
+        const handle = await start({ customerId });
+        const failure = await failureOf(handle.result());
+        expect(failure.type).toBe('XGatewayUnauthorizedError');
+        expect(failure.message).toMatch(/HTTP 401/);
+        expect(JSON.stringify(await handle.fetchHistory())).not.toContain(apiKey);
+        expect(stack.sandbox.requestLog(customerId).requests).toHaveLength(1);
+      },
+      { apiKey },
+    );
+  });
+
+  it('fails with KycPreconditionError when the customer has no user', async () => {
+    const customerId = customer('nouser-');
+    await stack.withKycWorker(async ({ start }) => {
+      const failure = await failureOf((await start({ customerId })).result());
+      expect(failure.type).toBe('KycPreconditionError');
+      expect(failure.message).toMatch(/no XGateway user/);
+      expect(acceptedPosts(customerId)).toBe(0);
+    });
+  });
+
+  it('waits in AWAITING_RESUBMISSION after SOFT_KYC_FAILED, then verifies after resubmit', async () => {
+    const customerId = customer('soft-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const state = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'AWAITING_RESUBMISSION' ? s : undefined;
+      }, 'AWAITING_RESUBMISSION');
+      expect(state).toMatchObject({ status: 'SOFT_KYC_FAILED', docsMissing: ['SELFIE'] });
+      expect(state.kycEndUserErrorMessage).toBeTruthy();
+      expect((await handle.describe()).typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('SOFT_KYC_FAILED');
+      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await handle.result()).toMatchObject({
+        outcome: 'VERIFIED',
+        status: 'FULL_USER',
+        resubmissions: 1,
+        attempts: 2,
+      });
+      expect(acceptedPosts(customerId)).toBe(2);
+      await record(handle, 'soft-then-resubmit');
+    });
+  });
+
+  it('rejects resubmit when the workflow is not awaiting it', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await eventually(
+        async () => ((await handle.query(statusQuery)).phase === 'AWAITING_RESULT' ? true : undefined),
+        'waiting',
+      );
+      await expect(handle.executeUpdate(resubmitUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await handle.cancel();
+      expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED', resubmissions: 0 });
+    });
+  });
+
+  it('gives NEEDS_DATA when the resubmission window expires', async () => {
+    const customerId = customer('soft-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: { resubmissionWindow: '2s', firstCheckAfter: '10m' } });
+      expect(await handle.result()).toMatchObject({
+        outcome: 'NEEDS_DATA',
+        status: 'SOFT_KYC_FAILED',
+        docsMissing: ['SELFIE'],
+      });
+    });
+  });
+
+  it('gives TIMED_OUT at the deadline', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: { firstCheckAfter: '1s', deadline: '4s' } });
+      expect(await handle.result()).toMatchObject({ outcome: 'TIMED_OUT', status: 'KYC_PENDING' });
+    });
+  });
+
+  it('gives CANCELLED on cancellation and cancels the running POST cleanly', async () => {
+    const customerId = customer('slow-');
+    stack.sandbox.scriptCustomer(customerId, { postDelayMs: 60_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId });
+      await eventually(
+        async () => (stack.sandbox.requestLog(customerId).requests.some((r) => r.method === 'POST') ? true : undefined),
+        'the POST',
+      );
+      await handle.cancel();
+      expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED' });
+      // The activity acknowledged the cancellation (it aborted its request) before the workflow completed.
+      expect(await events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED)).toHaveLength(1);
+    });
+  });
+
+  it('starts idempotently: a second start gives the same run', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const first = await start({ customerId, timing: CALLBACK_ONLY });
+      const second = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+      await first.cancel();
+    });
+  });
+
+  it.each([
+    [{ customerId: '' }, /customerId/],
+    [{ customerId: 'a/b' }, /customerId/],
+    [{ customerId: 'x', timing: { deadline: 'soon' } }, /timing\.deadline/],
+    [{ customerId: 'x', colour: 'red' }, /input/],
+  ])('fails bad input %j with InvalidInputError naming the field', async (input, field) => {
+    await stack.withKycWorker(async ({ taskQueue }) => {
+      const handle = await stack.client.workflow.start('kycVerificationWorkflow', {
+        taskQueue,
+        workflowId: `bad-input-${Date.now()}-${++counter}`,
+        args: [input],
+      });
+      const failure = await failureOf(handle.result());
+      expect(failure.type).toBe('InvalidInputError');
+      expect(failure.message).toMatch(field);
+    });
+  });
+
+  it('never sends a POST for a customer already FULL_USER', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { status: 'FULL_USER' });
+    await stack.withKycWorker(async ({ start }) => {
+      expect(await (await start({ customerId })).result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      expect(stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+    });
+  });
+});
+
+describe('kycUnmatchedCallbackWorkflow', () => {
+  it('confirms the status and flags a reversal of FULL_USER', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { status: 'FRAUD_SUSPECTED' });
+    await stack.withKycWorker(async ({ taskQueue }) => {
+      const result = await stack.client.workflow.execute('kycUnmatchedCallbackWorkflow', {
+        taskQueue,
+        workflowId: `unmatched-${customerId}`,
+        args: [
+          {
+            callback: { customerId, status: 'FRAUD_SUSPECTED', kycProcessingStatus: null },
+            previousStatus: 'FULL_USER',
+          },
+        ],
+      });
+      expect(result).toMatchObject({ customerId, confirmedStatus: 'FRAUD_SUSPECTED', reversal: true });
+    });
+  });
+});
