@@ -1,5 +1,4 @@
 // `npm run temporal`: a persistent dev server with the Web UI, for the demo and for exploring.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortBusyError } from './lib/ports.js';
 import { startDevServer } from './lib/dev-server.js';
@@ -7,7 +6,6 @@ import { startDevServer } from './lib/dev-server.js';
 const port = Number(process.env.TEMPORAL_PORT ?? 7233);
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const dataDir = join(import.meta.dirname, '..', '.temporal');
-mkdirSync(dataDir, { recursive: true });
 
 try {
   const server = await startDevServer({ port, uiPort, dbFile: join(dataDir, 'dev.sqlite'), verbose: true });

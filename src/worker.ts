@@ -5,6 +5,7 @@ import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@t
 import { z } from 'zod';
 import { createActivities } from './activities/index.js';
 import {
+  ConfigError,
   parseEnv,
   portSchema,
   runMain,
@@ -41,8 +42,19 @@ export const workerEnvSchema = temporalEnvSchema.extend({
 });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
-async function main(env: Env = process.env): Promise<void> {
+/** Parses the worker's variables. The sandbox defaults serve a fresh clone; production must set its own. */
+export function loadWorkerConfig(env: Env): WorkerConfig {
   const config = parseEnv(workerEnvSchema, env);
+  if (env.NODE_ENV === 'production') {
+    for (const name of ['XGATEWAY_BASE_URL', 'XGATEWAY_API_KEY'] as const) {
+      if (!env[name]) throw new ConfigError(`Invalid configuration: ${name}: required when NODE_ENV=production`);
+    }
+  }
+  return config;
+}
+
+async function main(env: Env = process.env): Promise<void> {
+  const config = loadWorkerConfig(env);
   const temporal = temporalConnectionFromEnv(env);
   const logger = createLogger('kyc-worker');
   Runtime.install({

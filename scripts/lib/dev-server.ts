@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from '../setup.mjs';
 import { assertPortFree } from './ports.js';
@@ -30,7 +32,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.uiPort !== undefined) await assertPortFree(options.uiPort, 'Temporal Web UI');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'error'];
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
-  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.dbFile) {
+    mkdirSync(dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(cli, args, { stdio: options.verbose ? 'inherit' : ['ignore', 'ignore', 'pipe'] });

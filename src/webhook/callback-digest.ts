@@ -1,0 +1,40 @@
+// Identity of one KYC callback delivery. XGateway sends no event id or timestamp, so the content is the identity.
+import { createHash } from 'node:crypto';
+
+/** The callback fields that define a delivery: everything the receiver forwards except `receivedAt`. */
+export interface CallbackContent {
+  callbackType: 'kyc';
+  customerId: string;
+  status: string | null;
+  kycProcessingStatus: string | null;
+  docsMissing: string[];
+  kycRejectLabel: string | null;
+  kycEndUserErrorMessage: string | null;
+}
+
+/** JSON with object keys sorted at every level, so equal content always hashes equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Short hex SHA-256 of the canonical content: 64 bits, plenty to tell one customer's callbacks apart. */
+export function callbackDigest(content: CallbackContent): string {
+  return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 16);
+}
+
+/**
+ * A UUID-shaped signal request id derived from the digest and a time window. Temporal drops a signal whose request
+ * id the run has already seen, so repeat deliveries within one window leave a single history event; the window lets
+ * an identical but genuinely new callback (e.g. a second SOFT_KYC_FAILED after a resubmission) still wake the run.
+ */
+export function signalRequestId(digest: string, windowIndex: number): string {
+  const hex = createHash('sha256').update(`kyc-callback-signal:${digest}:${windowIndex}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

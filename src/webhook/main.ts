@@ -1,0 +1,88 @@
+// `npm run webhook`: the KYC callback receiver process, with its metrics listener.
+import { Client, Connection } from '@temporalio/client';
+import { runMain, temporalConnectionFromEnv } from '../config.js';
+import { createWebhookLogger } from './logger.js';
+import { createWebhookMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { createWebhookServer } from './server.js';
+import { loadWebhookConfig } from './webhook-config.js';
+
+async function main(): Promise<void> {
+  const config = loadWebhookConfig(process.env);
+  const temporal = temporalConnectionFromEnv(process.env);
+  const logger = createWebhookLogger({ level: config.logLevel });
+  if (config.usingSandboxSecretKey) {
+    logger.warn('XGATEWAY_SECRET_KEY is unset: accepting callbacks hashed with the sandbox dev key only');
+  }
+
+  // The client Connection takes the same address, TLS, API key and metadata as the worker's native one.
+  const { address, tls, apiKey, metadata } = temporal.connectionOptions;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, tls, apiKey, metadata, connectTimeout: '10s' });
+  } catch (error) {
+    fail(`kyc-webhook: cannot reach Temporal at ${address}: ${firstLine(error)}`);
+  }
+  const client = new Client({ connection, namespace: temporal.namespace });
+  const metrics = createWebhookMetrics({ collectDefaults: true });
+  const app = createWebhookServer({
+    client,
+    taskQueue: config.taskQueue,
+    secretKeys: config.secretKeys,
+    metrics,
+    logger,
+    temporalTimeoutMs: config.temporalTimeoutMs,
+  });
+
+  let metricsServer: MetricsServer | undefined;
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await connection.close();
+    fail(listenFailure('WEBHOOK_PORT', config.host, config.port, error));
+  }
+  if (config.metricsPort !== null) {
+    try {
+      metricsServer = await startMetricsServer(metrics.registry, {
+        host: config.metricsHost,
+        port: config.metricsPort,
+      });
+    } catch (error) {
+      await app.close();
+      await connection.close();
+      fail(listenFailure('METRICS_PORT', config.metricsHost, config.metricsPort, error));
+    }
+    logger.info({ url: `http://${config.metricsHost}:${metricsServer.port}/metrics` }, 'metrics listening');
+  }
+  logger.info({ taskQueue: config.taskQueue, namespace: temporal.namespace, temporal: address }, 'receiver ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // In-flight callbacks finish first; then nothing needs Temporal any more.
+    await app.close();
+    await metricsServer?.close();
+    await connection.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(signal));
+}
+
+function listenFailure(variable: string, host: string, port: number, error: unknown): string {
+  const inUse = typeof error === 'object' && error !== null && 'code' in error && error.code === 'EADDRINUSE';
+  return inUse
+    ? `kyc-webhook: ${variable}: port ${port} on ${host} is already in use`
+    : `kyc-webhook: ${variable}: cannot listen on ${host}:${port}: ${firstLine(error)}`;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+void runMain(main);

@@ -1,0 +1,69 @@
+// `npm run demo -- --once` as CI runs it: every part started as a child process, every scenario to its outcome.
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from '../scripts/lib/ports.js';
+
+const demo = fileURLToPath(new URL('../scripts/demo.ts', import.meta.url));
+
+describe('npm run demo -- --once', () => {
+  it('reaches the expected outcome in every scenario and exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kyc-demo-'));
+    const flags = ['temporal-port', 'ui-port', 'sandbox-port', 'webhook-port', 'metrics-port', 'worker-metrics-port'];
+    const args = [
+      '--import',
+      'tsx',
+      demo,
+      '--once',
+      '--db-file',
+      join(dir, 'dev.sqlite'),
+      '--log-dir',
+      join(dir, 'logs'),
+    ];
+    for (const flag of flags) args.push(`--${flag}`, String(await freePort()));
+    const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 240_000 });
+    expect(stdout).toContain('Every scenario reached its expected outcome.');
+    for (const scenario of [
+      'approve',
+      'reject',
+      'soft, then resubmit',
+      'silent (no callback)',
+      'slow POST',
+      'flaky vendor',
+    ]) {
+      expect(stdout).toContain(scenario);
+    }
+  }, 300_000);
+
+  it('names a busy port in one line and exits non-zero', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
+    try {
+      const args = [
+        '--import',
+        'tsx',
+        demo,
+        '--once',
+        '--sandbox-port',
+        String(port),
+        '--temporal-port',
+        String(await freePort()),
+      ];
+      const error = await promisify(execFile)(process.execPath, args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(error?.code).toBe(1);
+      expect(error?.stderr.trim()).toBe(`Sandbox (SANDBOX_PORT): port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      server.close();
+    }
+  });
+});
