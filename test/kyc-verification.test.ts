@@ -15,7 +15,7 @@ import {
 } from '../src/shared/contract.js';
 import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { testAddress } from './helpers/temporal.js';
-import { createKycStack, eventually, type KycStack } from './helpers/kyc.js';
+import { createKycStack, eventually, waitForPhase, type KycStack } from './helpers/kyc.js';
 
 const EventType = proto.api.enums.v1.EventType;
 /** So long that only a callback can end the wait within a test. */
@@ -94,10 +94,7 @@ describe('kycVerificationWorkflow', () => {
     stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      await eventually(
-        async () => ((await handle.query(statusQuery)).phase === 'AWAITING_RESULT' ? true : undefined),
-        'waiting',
-      );
+      await waitForPhase(handle, 'AWAITING_RESULT');
       // Right shape, false status: the workflow must check the status API and keep waiting.
       await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
       await eventually(
@@ -186,10 +183,7 @@ describe('kycVerificationWorkflow', () => {
     const customerId = customer('soft-');
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      const state = await eventually(async () => {
-        const s = await handle.query(statusQuery);
-        return s.phase === 'AWAITING_RESUBMISSION' ? s : undefined;
-      }, 'AWAITING_RESUBMISSION');
+      const state = await waitForPhase(handle, 'AWAITING_RESUBMISSION');
       expect(state).toMatchObject({ status: 'SOFT_KYC_FAILED', docsMissing: ['SELFIE'] });
       expect(state.kycEndUserErrorMessage).toBeTruthy();
       expect((await handle.describe()).typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('SOFT_KYC_FAILED');
@@ -210,10 +204,7 @@ describe('kycVerificationWorkflow', () => {
     stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      await eventually(
-        async () => ((await handle.query(statusQuery)).phase === 'AWAITING_RESULT' ? true : undefined),
-        'waiting',
-      );
+      await waitForPhase(handle, 'AWAITING_RESULT');
       await expect(handle.executeUpdate(resubmitUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await handle.cancel();
       expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED', resubmissions: 0 });

@@ -13,7 +13,7 @@ import { freePort } from '../scripts/lib/ports.js';
 import { startStack, type Stack } from '../scripts/lib/stack.js';
 import { startKycVerification } from '../src/client.js';
 import { kycStatusSearchAttribute, statusQuery } from '../src/shared/contract.js';
-import { eventually } from './helpers/kyc.js';
+import { eventually, waitForPhase } from './helpers/kyc.js';
 import { connectTestTemporal, testAddress, uniqueTaskQueue, type TemporalTestContext } from './helpers/temporal.js';
 
 const apiKey = `api-${randomUUID()}`;
@@ -157,10 +157,7 @@ describe('the system, process by process', () => {
       { customerId: soft, timing: { firstCheckAfter: '10m' } },
       { taskQueue },
     );
-    await eventually(
-      async () => ((await handle.query(statusQuery)).phase === 'AWAITING_RESUBMISSION' ? true : undefined),
-      'AWAITING_RESUBMISSION',
-    );
+    await waitForPhase(handle, 'AWAITING_RESUBMISSION');
 
     const waiting = await eventually(async () => {
       const ids = await listIds(`KycStatus="SOFT_KYC_FAILED" AND KycCustomerId="${soft}"`);

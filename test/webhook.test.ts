@@ -273,6 +273,32 @@ describe('POST /callbacks/kyc: accepted callbacks', () => {
   });
 });
 
+describe('POST /callbacks/kyc: progress reports', () => {
+  it('acknowledges "verification in progress" for an open verification without a signal', async () => {
+    const receiver = await startReceiver();
+    const customerId = newCustomerId();
+    const handle = await startRecorder(customerId);
+    const progress = callback(customerId, { status: 'KYC_PENDING', kycProcessingStatus: 'VERIFICATION_IN_PROGRESS' });
+    expect((await post(receiver, progress)).json).toMatchObject({ ok: true, outcome: 'progress' });
+    // Anything else about the same customer is still news.
+    expect((await post(receiver, callback(customerId, { status: 'FULL_USER' }))).json).toMatchObject({
+      outcome: 'signalled',
+    });
+    expect(await signalEvents(handle)).toBe(1);
+    expect(await handle.query(receivedCallbacksQuery)).toEqual([expect.objectContaining({ status: 'FULL_USER' })]);
+    expect(await receiver.metrics.registry.getSingleMetricAsString('kyc_webhook_callbacks_progress_total')).toMatch(
+      /kyc_webhook_callbacks_progress_total 1$/m,
+    );
+  });
+
+  it('records a progress report with no open verification, like any other', async () => {
+    const receiver = await startReceiver();
+    const customerId = newCustomerId();
+    const progress = callback(customerId, { status: 'KYC_PENDING', kycProcessingStatus: 'VERIFICATION_IN_PROGRESS' });
+    expect((await post(receiver, progress)).json).toMatchObject({ ok: true, outcome: 'unmatched' });
+  });
+});
+
 describe('POST /callbacks/kyc: unmatched callbacks', () => {
   let receiver: Receiver;
   beforeAll(async () => void (receiver = await startReceiver()));

@@ -17,6 +17,7 @@ export interface WebhookMetrics {
   duplicates: Counter;
   unmatched: Counter;
   signalled: Counter;
+  progress: Counter;
   failed: Counter<'reason'>;
   signalLatency: Histogram;
 }
@@ -62,6 +63,11 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
     signalled: new Counter({
       name: 'kyc_webhook_callbacks_signalled_total',
       help: 'KYC callbacks delivered to an open verification workflow as a signal.',
+      registers,
+    }),
+    progress: new Counter({
+      name: 'kyc_webhook_callbacks_progress_total',
+      help: 'Progress reports (verification in progress) for an open verification: acknowledged, not signalled.',
       registers,
     }),
     failed: new Counter({

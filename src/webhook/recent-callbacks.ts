@@ -2,7 +2,7 @@
 // another replica) only costs a repeat signal, which Temporal itself de-duplicates by request id.
 
 export interface RecentCallback {
-  outcome: 'signalled' | 'unmatched';
+  outcome: 'signalled' | 'unmatched' | 'progress';
   workflowId: string;
 }
 

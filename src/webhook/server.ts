@@ -1,4 +1,5 @@
 // The XGateway KYC callback receiver: verify, normalise, hand to Temporal, answer. Temporal is the only store.
+import { VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -45,7 +46,7 @@ export interface WebhookServerOptions {
   now?: () => Date;
 }
 
-export type CallbackOutcome = 'signalled' | 'unmatched' | 'duplicate';
+export type CallbackOutcome = 'signalled' | 'unmatched' | 'duplicate' | 'progress';
 
 interface Delivered {
   outcome: CallbackOutcome;
@@ -181,7 +182,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       return reply.code(500).send({ error: 'internal error' });
     }
     recent.set(digest, {
-      outcome: delivered.outcome === 'signalled' ? 'signalled' : 'unmatched',
+      outcome: delivered.outcome === 'duplicate' ? 'unmatched' : delivered.outcome,
       workflowId: delivered.workflowId,
     });
     return { ok: true, ...delivered };
@@ -196,6 +197,22 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     log: FastifyBaseLogger,
   ): Promise<Delivered> {
     const workflowId = verificationWorkflowId(payload.customerId);
+    if (isProgressReport(payload)) {
+      // The workflow itself confirmed this status right after its POST: a signal would change nothing and cost
+      // a billable action. A describe is free; without an open verification the callback is recorded as usual.
+      const { status } = await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((error: unknown) => {
+          if (classifyTemporalError(error) === 'not_found') return { status: { name: 'NOT_FOUND' } };
+          throw error;
+        });
+      if (status.name === 'RUNNING') {
+        metrics.progress.inc();
+        log.info({ outcome: 'progress' }, 'callback');
+        return { outcome: 'progress', workflowId };
+      }
+    }
     try {
       await signalOnce(workflowId, payload, signalRequestId(digest, Math.floor(receivedAt.getTime() / dedupeWindowMs)));
       metrics.signalLatency.observe(reply.elapsedTime / 1000);
@@ -275,6 +292,11 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
   }
 
   return app;
+}
+
+/** "Verification in progress": what the open workflow already confirmed after sending its request. */
+function isProgressReport(payload: KycCallbackPayload): boolean {
+  return payload.status === 'KYC_PENDING' && payload.kycProcessingStatus === VERIFICATION_IN_PROGRESS;
 }
 
 /** The JSON body did not parse. */

@@ -3,13 +3,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { SANDBOX_API_KEY } from '../../src/sandbox/defaults.js';
-import { kycCallbackSignal, verificationWorkflowId, type KycVerificationInput } from '../../src/shared/contract.js';
+import {
+  kycCallbackSignal,
+  statusQuery,
+  verificationWorkflowId,
+  type KycVerificationInput,
+  type KycVerificationState,
+  type Phase,
+} from '../../src/shared/contract.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
 import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './temporal.js';
 
@@ -102,6 +109,14 @@ const quietLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/** Waits until the workflow's `status` query reports `phase`, and returns that state. */
+export async function waitForPhase(handle: WorkflowHandle, phase: Phase): Promise<KycVerificationState> {
+  return eventually(async () => {
+    const state = await handle.query(statusQuery);
+    return state.phase === phase ? state : undefined;
+  }, `phase ${phase}`);
+}
 
 /** Polls `probe` until it returns a value; for waiting on a workflow to reach a phase, never for timing. */
 export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
