@@ -87,13 +87,17 @@ async function main(): Promise<void> {
     console.error(error instanceof PortBusyError ? error.message : `demo: ${firstLine(error)}`);
     process.exit(1);
   }
+  let stopping = false;
   const shutdown = async (code: number) => {
+    // Ctrl-C reaches this process more than once (from the terminal and relayed by tsx): stop once, cleanly.
+    if (stopping) return;
+    stopping = true;
     console.log('Stopping the worker, receiver, sandbox and Temporal…');
     await stack.stop();
     process.exit(code);
   };
-  process.once('SIGINT', () => void shutdown(130));
-  process.once('SIGTERM', () => void shutdown(143));
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
 
   console.log(`Temporal ${stack.temporal.address}, Web UI ${stack.temporal.uiUrl}`);
   console.log(`Sandbox ${stack.sandboxUrl}, callback receiver ${stack.webhookUrl}, logs in ${stack.logDir}`);

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     await connection.close();
     process.exit(0);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(signal));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
 }
 
 function listenFailure(variable: string, host: string, port: number, error: unknown): string {
