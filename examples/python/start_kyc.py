@@ -1,0 +1,39 @@
+"""Drives kycVerificationWorkflow from Python, by type name and plain JSON: no TypeScript code is shared.
+
+usage: python start_kyc.py <temporal address> <task queue> <customer id> [timing JSON]
+Prints the workflow result as JSON.
+"""
+
+import asyncio
+import json
+import sys
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+
+async def main() -> None:
+    address, task_queue, customer_id = sys.argv[1:4]
+    workflow_input = {"customerId": customer_id}
+    if len(sys.argv) > 4:
+        workflow_input["timing"] = json.loads(sys.argv[4])
+    client = await Client.connect(address)
+    handle = await client.start_workflow(
+        "kycVerificationWorkflow",
+        workflow_input,
+        id=f"kyc-verification-{customer_id}",
+        task_queue=task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(SearchAttributeKey.for_keyword("KycCustomerId"), customer_id),
+                SearchAttributePair(SearchAttributeKey.for_keyword("KycStatus"), "UNCONFIRMED"),
+            ]
+        ),
+    )
+    state = await handle.query("status")
+    result = await handle.result()
+    print(json.dumps({"phaseSeen": state["phase"], "result": result}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
