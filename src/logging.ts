@@ -17,7 +17,13 @@ export const REDACTED_PATHS = [
 
 export function createLogger(name: string, destination?: NodeJS.WritableStream): PinoLogger {
   return pino(
-    { name, level: process.env.LOG_LEVEL ?? 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    {
+      name,
+      level: process.env.LOG_LEVEL ?? 'info',
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // The Temporal SDK logs failures under `error`; without a serializer pino drops their message.
+      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+    },
     destination as pino.DestinationStream | undefined,
   );
 }

@@ -21,8 +21,12 @@ import { SANDBOX_API_KEY, SANDBOX_BASE_URL } from './sandbox/defaults.js';
 /** Source (.ts under tsx) or compiled (.js): the workflows sit next to this file either way. */
 export const workflowsPath = fileURLToPath(new URL(`./workflows/index${extname(import.meta.url)}`, import.meta.url));
 
-/** The POST must time out before the activity's 10-minute start-to-close, so the failure is ours and named. */
-const MAX_POST_TIMEOUT_MS = 9.5 * 60_000;
+/**
+ * The start activity reads, POSTs and reads again within its 10-minute start-to-close, so the POST times out first
+ * and the failure is ours and named. A status read must also fit within the 30-second heartbeat timeout.
+ */
+const MAX_GET_TIMEOUT_MS = 20_000;
+const MAX_POST_TIMEOUT_MS = 10 * 60_000 - 2 * MAX_GET_TIMEOUT_MS - 20_000;
 
 export const workerEnvSchema = temporalEnvSchema.extend({
   XGATEWAY_BASE_URL: urlSchema.default(SANDBOX_BASE_URL),
@@ -36,6 +40,7 @@ export const workerEnvSchema = temporalEnvSchema.extend({
   XGATEWAY_GET_TIMEOUT_MS: z.coerce.number().int().min(100).max(55_000).default(30_000),
   /** Prometheus endpoint for the SDK's own metrics; 0 turns it off. */
   METRICS_PORT: portSchema.default(9465),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
@@ -63,7 +68,9 @@ async function main(env: Env = process.env): Promise<void> {
     logger: temporalLogger(logger),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      metrics: config.METRICS_PORT ? { prometheus: { bindAddress: `127.0.0.1:${config.METRICS_PORT}` } } : undefined,
+      metrics: config.METRICS_PORT
+        ? { prometheus: { bindAddress: `${config.METRICS_HOST}:${config.METRICS_PORT}` } }
+        : undefined,
     },
   });
   if (env.XGATEWAY_BASE_URL === undefined)

@@ -37,6 +37,13 @@ async function record(handle: WorkflowHandle, name: string): Promise<void> {
   await writeFile(file, stdout);
 }
 
+/** The history as text with every payload decoded, so a leaked string would show. */
+function historyText(history: unknown): string {
+  return JSON.stringify(history, (_key, value: unknown) =>
+    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
+  );
+}
+
 async function events(handle: WorkflowHandle, type: proto.api.enums.v1.EventType) {
   const history = await handle.fetchHistory();
   return (history.events ?? []).filter((event) => event.eventType === type);
@@ -132,13 +139,76 @@ describe('kycVerificationWorkflow', () => {
     stack.sandbox.scriptCustomer(customerId, { postDelayMs: 4_000 });
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      const heartbeat = await eventually(async () => {
+      const beats = new Set<string>();
+      const result = handle.result();
+      // Each distinct last-heartbeat time is one heartbeat that reached the server during the POST.
+      while (acceptedPosts(customerId) === 0 || (await handle.describe()).raw.pendingActivities?.length) {
         const { raw } = await handle.describe();
-        return raw.pendingActivities?.find((a) => a.lastHeartbeatTime)?.lastHeartbeatTime ?? undefined;
-      }, 'a heartbeat');
-      expect(heartbeat).toBeTruthy();
+        const time = raw.pendingActivities?.[0]?.lastHeartbeatTime?.seconds;
+        const nanos = raw.pendingActivities?.[0]?.lastHeartbeatTime?.nanos;
+        if (time) beats.add(`${time}.${nanos}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(beats.size).toBeGreaterThanOrEqual(3);
+      expect(await result).toMatchObject({ outcome: 'VERIFIED' });
+      expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('never POSTs twice when a POST that took effect lost its answer', async () => {
+    // Accepted, then answered 500; the vendor decides SOFT_KYC_FAILED before the retry reads the status.
+    const customerId = customer('soft-');
+    stack.sandbox.scriptCustomer(customerId, { postFaultsAfterAccept: ['500'], processingDelayMs: 100 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const state = await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      expect(state).toMatchObject({ status: 'SOFT_KYC_FAILED', attempts: 1 });
+      const posts = stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(1);
+      expect(posts[0]).toMatchObject({ accepted: true, statusCode: 500 });
+      await handle.cancel();
+    });
+  });
+
+  it('waits while the vendor still creates the applicant, then starts', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, {
+      status: 'CREATED',
+      kycProcessingStatus: 'APPLICANT_CREATION_IN_PROGRESS',
+    });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await eventually(
+        async () => ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2 || undefined,
+        'a retry',
+      );
+      stack.sandbox.setStatus(customerId, { status: 'PENDING_KYC_DATA' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
       expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('waits for a resubmission when the vendor asks for data again after the POST', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, {
+      outcomes: [{ status: 'PENDING_KYC_DATA', docsMissing: ['PASSPORT'] }, { status: 'FULL_USER' }],
+    });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(await waitForPhase(handle, 'AWAITING_RESUBMISSION')).toMatchObject({ docsMissing: ['PASSPORT'] });
+      await handle.executeUpdate(resubmitUpdate);
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', resubmissions: 1 });
+    });
+  });
+
+  it('confirms the status when the resubmission window ends, so data fixed without a callback still counts', async () => {
+    const customerId = customer('soft-');
+    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode: 'drop' } });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: { firstCheckAfter: '1s', resubmissionWindow: '3s' } });
+      await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
     });
   });
 
@@ -162,7 +232,8 @@ describe('kycVerificationWorkflow', () => {
         const failure = await failureOf(handle.result());
         expect(failure.type).toBe('XGatewayUnauthorizedError');
         expect(failure.message).toMatch(/HTTP 401/);
-        expect(JSON.stringify(await handle.fetchHistory())).not.toContain(apiKey);
+        expect(historyText(await handle.fetchHistory())).not.toContain(apiKey);
+        expect(historyText(await handle.fetchHistory())).toContain('HTTP 401');
         expect(stack.sandbox.requestLog(customerId).requests).toHaveLength(1);
       },
       { apiKey },
@@ -264,6 +335,9 @@ describe('kycVerificationWorkflow', () => {
     [{ customerId: 'a/b' }, /customerId/],
     [{ customerId: 'x', timing: { deadline: 'soon' } }, /timing\.deadline/],
     [{ customerId: 'x', colour: 'red' }, /input/],
+    [{ customerId: 'x', timing: { firstCheckAfter: '0s' } }, /timing\.firstCheckAfter: must be at least 1 second/],
+    [{ customerId: 'x', timing: { deadline: '999999d' } }, /timing\.deadline: must be at most 366 days/],
+    [{ customerId: 'x', timing: { firstCheckAfter: '5m', maxCheckInterval: '1m' } }, /timing\.maxCheckInterval/],
   ])('fails bad input %j with InvalidInputError naming the field', async (input, field) => {
     await stack.withKycWorker(async ({ taskQueue }) => {
       const handle = await stack.client.workflow.start('kycVerificationWorkflow', {

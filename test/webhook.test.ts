@@ -148,10 +148,15 @@ async function post(
   return { status: response.status, json: (await response.json()) as Json };
 }
 
-async function startRecorder(customerId: string): Promise<WorkflowHandle<typeof callbackRecorderWorkflow>> {
+/** A stand-in verification; `kycStatus` is the KycStatus it has published, as the real workflow does. */
+async function startRecorder(
+  customerId: string,
+  kycStatus = UNCONFIRMED_STATUS,
+): Promise<WorkflowHandle<typeof callbackRecorderWorkflow>> {
   const handle = await temporal.client.workflow.start(callbackRecorderWorkflow, {
     taskQueue,
     workflowId: verificationWorkflowId(customerId),
+    typedSearchAttributes: [{ key: kycStatusSearchAttribute, value: kycStatus }],
   });
   recorders.push(handle);
   return handle;
@@ -289,6 +294,15 @@ describe('POST /callbacks/kyc: progress reports', () => {
     expect(await receiver.metrics.registry.getSingleMetricAsString('kyc_webhook_callbacks_progress_total')).toMatch(
       /kyc_webhook_callbacks_progress_total 1$/m,
     );
+  });
+
+  it('signals a progress report while the verification waits for a resubmission: it is news then', async () => {
+    const receiver = await startReceiver();
+    const customerId = newCustomerId();
+    const handle = await startRecorder(customerId, 'SOFT_KYC_FAILED');
+    const progress = callback(customerId, { status: 'KYC_PENDING', kycProcessingStatus: 'VERIFICATION_IN_PROGRESS' });
+    expect((await post(receiver, progress)).json).toMatchObject({ ok: true, outcome: 'signalled' });
+    expect(await signalEvents(handle)).toBe(1);
   });
 
   it('records a progress report with no open verification, like any other', async () => {

@@ -45,16 +45,22 @@ export function createActivities({ xgateway, heartbeatIntervalMs = 5_000 }: Acti
      * every attempt means a retry after a POST that in fact succeeded never sends a second one.
      */
     async startVerification({ customerId }: CustomerInput): Promise<StartVerificationResult> {
-      const { cancellationSignal } = Context.current();
-      const before = await vendorCall(() => xgateway.getKycStatus(customerId, { signal: cancellationSignal }));
+      const context = Context.current();
+      const { cancellationSignal: signal } = context;
+      const before = await vendorCall(() => xgateway.getKycStatus(customerId, { signal }));
+      // An earlier attempt sent the POST but lost its answer (timeout, reset, 5xx after acceptance). If the status
+      // moved since, that POST took effect, and another one would start a second verification.
+      const marker = context.info.heartbeatDetails as PostMarker | undefined;
+      if (marker?.postedFrom && movedSince(marker.postedFrom, before)) return { outcome: 'STARTED', snapshot: before };
       const decision = decideStart(before);
       if (decision !== 'POST') return { outcome: decision, snapshot: before };
 
-      log.info('Sending the KYC verification request', { customerId, attempt: Context.current().info.attempt });
-      await withHeartbeats(heartbeatIntervalMs, () =>
-        vendorCall(() => xgateway.startKycVerification(customerId, { signal: cancellationSignal })),
-      );
-      const after = await vendorCall(() => xgateway.getKycStatus(customerId, { signal: cancellationSignal }));
+      log.info('Sending the KYC verification request', { customerId, attempt: context.info.attempt });
+      const postedFrom = { status: before.status, kycProcessingStatus: before.kycProcessingStatus };
+      const after = await withHeartbeats(heartbeatIntervalMs, { postedFrom }, async () => {
+        await vendorCall(() => xgateway.startKycVerification(customerId, { signal }));
+        return vendorCall(() => xgateway.getKycStatus(customerId, { signal }));
+      });
       return { outcome: 'STARTED', snapshot: after };
     },
 
@@ -68,8 +74,27 @@ export function createActivities({ xgateway, heartbeatIntervalMs = 5_000 }: Acti
 
 export type KycActivities = ReturnType<typeof createActivities>;
 
+/** Heartbeat details of the verification POST: the status it was sent from. */
+interface PostMarker {
+  postedFrom?: { status: string | null; kycProcessingStatus: string | null };
+}
+
+function movedSince(from: NonNullable<PostMarker['postedFrom']>, now: KycSnapshot): boolean {
+  return from.status !== now.status || from.kycProcessingStatus !== now.kycProcessingStatus;
+}
+
 function decideStart(snapshot: KycSnapshot): StartOutcome | 'POST' {
   const { status, kycProcessingStatus } = snapshot;
+  if (FINAL_STATUSES.includes(status)) return 'ALREADY_FINAL';
+  if (kycProcessingStatus === VERIFICATION_IN_PROGRESS) return 'ALREADY_IN_PROGRESS';
+  if (kycProcessingStatus !== null) {
+    // Another vendor request (creating the user or applicant, uploading documents) is still running; the POST may
+    // be sent once it is done, and a missing precondition may be about to appear.
+    throw ApplicationFailure.create({
+      type: 'KycBusyError',
+      message: `XGateway is still processing ${kycProcessingStatus}; the verification request waits for it`,
+    });
+  }
   if (PRECONDITION_MISSING_STATUSES.includes(status)) {
     throw ApplicationFailure.create({
       type: FailureTypes.preconditionMissing,
@@ -78,15 +103,6 @@ function decideStart(snapshot: KycSnapshot): StartOutcome | 'POST' {
         status === null
           ? 'KYC precondition missing: the customer has no XGateway user yet (status null); create the user first'
           : 'KYC precondition missing: the customer has no KYC applicant yet (status CREATED); create it first',
-    });
-  }
-  if (FINAL_STATUSES.includes(status)) return 'ALREADY_FINAL';
-  if (kycProcessingStatus === VERIFICATION_IN_PROGRESS) return 'ALREADY_IN_PROGRESS';
-  if (kycProcessingStatus !== null) {
-    // Another vendor request (e.g. a document upload) is still running; the POST may be sent once it is done.
-    throw ApplicationFailure.create({
-      type: 'KycBusyError',
-      message: `XGateway is still processing ${kycProcessingStatus}; the verification request waits for it`,
     });
   }
   return STARTABLE_STATUSES.includes(status) ? 'POST' : 'NOT_STARTABLE';
@@ -110,11 +126,14 @@ async function vendorCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Heartbeats while a long request is in flight, so a dead worker is noticed within the heartbeat timeout. */
-async function withHeartbeats<T>(intervalMs: number, work: () => Promise<T>): Promise<T> {
+/**
+ * Heartbeats while a long request is in flight, so a dead worker is noticed within the heartbeat timeout. The first
+ * beat goes out at once and carries `details`, which the next attempt reads if this one fails.
+ */
+async function withHeartbeats<T>(intervalMs: number, details: object, work: () => Promise<T>): Promise<T> {
   const context = Context.current();
   const startedAt = Date.now();
-  const beat = () => context.heartbeat({ waitingForVendorMs: Date.now() - startedAt });
+  const beat = () => context.heartbeat({ ...details, waitingForVendorMs: Date.now() - startedAt });
   beat();
   const timer = setInterval(beat, intervalMs);
   try {

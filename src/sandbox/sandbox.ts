@@ -246,6 +246,8 @@ export function createSandbox(options: SandboxOptions = {}) {
           change(customer, { ...outcome, kycProcessingStatus: null });
       });
 
+      const lostAnswer = customer.postFaultsAfterAccept.shift();
+      if (lostAnswer) return injectFault(lostAnswer, customer, request, reply, entry);
       if (customer.postDelayMs > 0) {
         try {
           await sleep(customer.postDelayMs, undefined, { signal });

@@ -51,6 +51,8 @@ export const customerScriptSchema = z.strictObject({
   postFaults: z.array(z.enum(FAULTS)).optional(),
   /** Consumed one per GET. */
   getFaults: z.array(z.enum(FAULTS)).optional(),
+  /** Consumed one per accepted POST: the verification starts, but the answer is this fault (a lost success). */
+  postFaultsAfterAccept: z.array(z.enum(FAULTS)).optional(),
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   /**
    * `no-content` answers an accepted POST with 204. `json` answers 200 with `{"success":true,"data":"..."}`: the spec
@@ -82,6 +84,7 @@ export interface Customer {
   outcomes: ScriptedOutcome[];
   postFaults: Fault[];
   getFaults: Fault[];
+  postFaultsAfterAccept: Fault[];
   postDelayMs: number;
   processingDelayMs: number;
   retryAfterSeconds: number;
@@ -105,6 +108,7 @@ function scenarioFor(customerId: string, timing: ScenarioTiming): Required<Custo
     processingDelayMs: timing.processingDelayMs,
     postFaults: [],
     getFaults: [],
+    postFaultsAfterAccept: [],
     retryAfterSeconds: 1,
     postResponse: 'no-content',
     callbacks: { mode: 'normal' },
@@ -167,6 +171,7 @@ export function createCustomer(customerId: string, script: CustomerScript, timin
     outcomes: [...pick('outcomes')],
     postFaults: [...pick('postFaults')],
     getFaults: [...pick('getFaults')],
+    postFaultsAfterAccept: [...pick('postFaultsAfterAccept')],
     postDelayMs: pick('postDelayMs'),
     processingDelayMs: pick('processingDelayMs'),
     retryAfterSeconds: pick('retryAfterSeconds'),

@@ -22,8 +22,16 @@ const customerIdSchema = z
   .max(200)
   .regex(/^[^\s/\\]+$/, 'must not contain whitespace or slashes');
 
-/** A duration: milliseconds, or a string such as "90s", "5m", "2h", "7d". */
-const durationSchema = z.union([z.number().int().positive(), z.string().regex(/^\d+(ms|s|m|h|d)$/)]).transform(toMs);
+/** A duration: milliseconds, or a string such as "90s", "5m", "2h", "7d"; from 1 second to 366 days. */
+const durationSchema = z
+  .union([z.number().int(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 90s, 5m, 2h or 7d')])
+  .transform(toMs)
+  .pipe(
+    z
+      .number()
+      .min(1000, 'must be at least 1 second')
+      .max(366 * 24 * 60 * 60_000, 'must be at most 366 days'),
+  );
 
 export const DEFAULT_TIMING = {
   /** How long to wait for a callback before the first status check. */
@@ -37,18 +45,29 @@ export const DEFAULT_TIMING = {
 } as const;
 export const DEFAULT_MAX_RESUBMISSIONS = 3;
 
-export const kycVerificationInputSchema = z.strictObject({
-  customerId: customerIdSchema,
-  timing: z
-    .strictObject({
-      firstCheckAfter: durationSchema.optional(),
-      maxCheckInterval: durationSchema.optional(),
-      deadline: durationSchema.optional(),
-      resubmissionWindow: durationSchema.optional(),
-    })
-    .optional(),
-  maxResubmissions: z.number().int().min(0).max(20).optional(),
-});
+export const kycVerificationInputSchema = z
+  .strictObject({
+    customerId: customerIdSchema,
+    timing: z
+      .strictObject({
+        firstCheckAfter: durationSchema.optional(),
+        maxCheckInterval: durationSchema.optional(),
+        deadline: durationSchema.optional(),
+        resubmissionWindow: durationSchema.optional(),
+      })
+      .optional(),
+    maxResubmissions: z.number().int().min(0).max(20).optional(),
+  })
+  .superRefine((input, ctx) => {
+    const timing = { ...DEFAULT_TIMING, ...input.timing };
+    if (timing.maxCheckInterval < timing.firstCheckAfter) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timing', 'maxCheckInterval'],
+        message: 'must not be shorter than timing.firstCheckAfter',
+      });
+    }
+  });
 /** Workflow input. Plain JSON, e.g. `{"customerId":"c-1","timing":{"firstCheckAfter":"30s"}}`. */
 export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
 

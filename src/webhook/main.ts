@@ -16,12 +16,8 @@ async function main(): Promise<void> {
 
   // The client Connection takes the same address, TLS, API key and metadata as the worker's native one.
   const { address, tls, apiKey, metadata } = temporal.connectionOptions;
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address, tls, apiKey, metadata, connectTimeout: '10s' });
-  } catch (error) {
-    fail(`kyc-webhook: cannot reach Temporal at ${address}: ${firstLine(error)}`);
-  }
+  // Lazy: with Temporal down at start the receiver still answers, with 503s that make XGateway retry.
+  const connection = Connection.lazy({ address, tls, apiKey, metadata, connectTimeout: '10s' });
   const client = new Client({ connection, namespace: temporal.namespace });
   const metrics = createWebhookMetrics({ collectDefaults: true });
   const app = createWebhookServer({

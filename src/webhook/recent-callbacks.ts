@@ -21,7 +21,7 @@ export class RecentCallbacks {
 
   constructor(options: RecentCallbacksOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
-    this.ttlMs = options.ttlMs ?? 60 * 60_000;
+    this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
   }
 

@@ -61,7 +61,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
   }
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 5000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  const dedupeWindowMs = options.dedupeWindowMs ?? 60 * 60_000;
+  const dedupeWindowMs = options.dedupeWindowMs ?? 5 * 60_000;
   const now = options.now ?? (() => new Date());
   const recent =
     options.recentCallbacks instanceof RecentCallbacks
@@ -198,16 +198,18 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
   ): Promise<Delivered> {
     const workflowId = verificationWorkflowId(payload.customerId);
     if (isProgressReport(payload)) {
-      // The workflow itself confirmed this status right after its POST: a signal would change nothing and cost
-      // a billable action. A describe is free; without an open verification the callback is recorded as usual.
-      const { status } = await client.workflow
+      // The workflow confirms this status itself right after its POST: a signal would change nothing and cost a
+      // billable action. A describe is free. While the run waits for a resubmission (it has then published
+      // SOFT_KYC_FAILED or the like), the report is news: the merchant restarted the verification elsewhere.
+      const description = await client.workflow
         .getHandle(workflowId)
         .describe()
         .catch((error: unknown) => {
-          if (classifyTemporalError(error) === 'not_found') return { status: { name: 'NOT_FOUND' } };
+          if (classifyTemporalError(error) === 'not_found') return undefined;
           throw error;
         });
-      if (status.name === 'RUNNING') {
+      const published = description?.typedSearchAttributes.get(kycStatusSearchAttribute);
+      if (description?.status.name === 'RUNNING' && (published === UNCONFIRMED_STATUS || published === 'KYC_PENDING')) {
         metrics.progress.inc();
         log.info({ outcome: 'progress' }, 'callback');
         return { outcome: 'progress', workflowId };

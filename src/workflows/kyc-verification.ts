@@ -25,6 +25,7 @@ import {
   type KycVerificationResult,
   type KycVerificationState,
   type Outcome,
+  UNCONFIRMED_STATUS,
 } from '../shared/contract.js';
 import { checkActivities, startActivities } from './activity-proxies.js';
 import { renderDetails } from './details.js';
@@ -117,8 +118,6 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     state.kycEndUserErrorMessage = snapshot.kycEndUserErrorMessage;
     state.lastCheckAt = snapshot.checkedAt;
     state.nextCheckAt = null;
-    // This reading has answered every callback that came before it.
-    claim = undefined;
   }
 
   /** KycStatus is upserted only when it changed, and only at resting points: each upsert is a billable action. */
@@ -141,13 +140,19 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
         return 'REJECTED';
       case 'SOFT_KYC_FAILED':
         return 'AWAIT_RESUBMISSION';
+      case 'PENDING_KYC_DATA':
+      case 'KYC_NEEDED':
+        // Nothing is running at the vendor and it waits for data: only the merchant can move this on.
+        return state.kycProcessingStatus === null ? 'AWAIT_RESUBMISSION' : 'AWAIT_RESULT';
       default:
-        // KYC_PENDING, PENDING_KYC_DATA, KYC_NEEDED and undocumented statuses are not final: keep watching.
+        // KYC_PENDING and undocumented statuses are not final: keep watching.
         return 'AWAIT_RESULT';
     }
   }
 
   async function checkStatus(reason: string): Promise<void> {
+    // This reading answers every callback received so far; one arriving while it runs wakes the workflow again.
+    claim = undefined;
     apply(
       await checkActivities.checkStatus.executeWithOptions(
         { summary: `Check KYC status (${reason})`, scheduleToCloseTimeout: Math.max(remaining(), 60_000) },
@@ -162,6 +167,7 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     state.resubmitBy = null;
     render();
     const isResubmission = state.attempts > 1;
+    claim = undefined;
     try {
       const { outcome, snapshot } = await startActivities.startVerification.executeWithOptions(
         {
@@ -197,7 +203,8 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       if (!woken) publishStatus();
       const next = route();
       if (next !== 'AWAIT_RESULT') return next;
-      if (!woken) interval = Math.min(interval * 2, timing.maxCheckInterval);
+      // A callback the status API did not (yet) confirm may be ahead of it: look again soon, not hours later.
+      interval = woken ? timing.firstCheckAfter : Math.min(interval * 2, timing.maxCheckInterval);
     }
   }
 
@@ -210,11 +217,17 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     for (;;) {
       render();
       const waitMs = windowEnd - Date.now();
-      if (waitMs <= 0) return 'NEEDS_DATA';
-      const woken = await condition(() => resubmitRequested || claimIsNews(), waitMs, {
-        summary: 'Wait for the merchant to resubmit',
-      });
-      if (!woken) return 'NEEDS_DATA';
+      const woken =
+        waitMs > 0 &&
+        (await condition(() => resubmitRequested || claimIsNews(), waitMs, {
+          summary: 'Wait for the merchant to resubmit',
+        }));
+      if (!woken) {
+        // The outcome rests on a fresh reading: the data may have been fixed without a callback reaching us.
+        await checkStatus('resubmission window over');
+        const next = route();
+        return next === 'AWAIT_RESUBMISSION' ? 'NEEDS_DATA' : next;
+      }
       if (resubmitRequested) {
         resubmitRequested = false;
         return 'START';
@@ -247,7 +260,8 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     };
   }
 
-  ensureCustomerIdSearchAttribute(customerId);
+  ensureSearchAttributes(customerId);
+  publishedStatus ??= UNCONFIRMED_STATUS;
   let step: Step = 'START';
   try {
     while (step === 'START' || step === 'AWAIT_RESULT' || step === 'AWAIT_RESUBMISSION') {
@@ -263,11 +277,17 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   }
 }
 
-/** Starters other than src/client.ts may not set KycCustomerId; set it once so every run is searchable. */
-function ensureCustomerIdSearchAttribute(customerId: string): void {
-  if (workflowInfo().typedSearchAttributes.get(kycCustomerIdSearchAttribute) === undefined) {
-    upsertSearchAttributes([{ key: kycCustomerIdSearchAttribute, value: customerId }]);
+/** Starters other than src/client.ts may not set the search attributes; one upsert makes every run searchable. */
+function ensureSearchAttributes(customerId: string): void {
+  const current = workflowInfo().typedSearchAttributes;
+  const missing = [];
+  if (current.get(kycCustomerIdSearchAttribute) === undefined) {
+    missing.push({ key: kycCustomerIdSearchAttribute, value: customerId });
   }
+  if (current.get(kycStatusSearchAttribute) === undefined) {
+    missing.push({ key: kycStatusSearchAttribute, value: UNCONFIRMED_STATUS });
+  }
+  if (missing.length) upsertSearchAttributes(missing);
 }
 
 function failureType(error: unknown): string | undefined {

@@ -85,7 +85,9 @@ async function send(request: () => Promise<Response<string>>): Promise<Response<
   } catch (error) {
     // Never rethrow got's error itself: it carries the request options, headers and API key included.
     if (error instanceof RequestError) {
-      if (error.name === 'AbortError' || error.code === 'ERR_ABORTED') throw error;
+      if (error.name === 'AbortError' || error.code === 'ERR_ABORTED') {
+        throw Object.assign(new Error('XGateway request aborted'), { name: 'AbortError' });
+      }
       throw new XGatewayNetworkError(`XGateway request failed: ${error.code ?? error.name} (${error.message})`);
     }
     throw error;
