@@ -41,7 +41,9 @@ export const workerEnvSchema = temporalEnvSchema.extend({
   /** Prometheus endpoint for the SDK's own metrics; 0 turns it off. */
   METRICS_PORT: portSchema.default(9465),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
+  /** A workflow bundle made ahead (`npm run build` writes dist/workflow-bundle.js); without one, bundled at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(150),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
 });
@@ -87,7 +89,10 @@ async function main(env: Env = process.env): Promise<void> {
     connection,
     namespace: temporal.namespace,
     taskQueue: config.KYC_TASK_QUEUE,
-    workflowsPath,
+    // A prebuilt bundle spares the worker webpack's memory, which its heap would otherwise keep.
+    ...(config.WORKFLOW_BUNDLE_PATH
+      ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+      : { workflowsPath }),
     activities: createActivities({ xgateway }),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,

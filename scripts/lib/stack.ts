@@ -1,8 +1,10 @@
 // The whole system as child processes, the way an operator runs it: Temporal dev server, sandbox, worker and
 // callback receiver. Used by the demo and the benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleWorkflows } from '../bundle-workflows.js';
 import { assertPortFree } from './ports.js';
 import { startDevServer, stopChild, type DevServer } from './dev-server.js';
 
