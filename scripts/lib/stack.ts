@@ -85,10 +85,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       options.logDir,
     );
     started.push(() => stopChild(receiver));
+    // Bundled here, so the worker never runs webpack (whose memory its heap would keep).
+    const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));
+    started.push(async () => rmSync(bundleDir, { recursive: true, force: true }));
+    const workflowBundle = await bundleWorkflows(join(bundleDir, 'workflow-bundle.js'));
     const worker = launch(
       'worker',
       'src/worker.ts',
-      { ...env, METRICS_PORT: String(ports.workerMetrics) },
+      { ...env, METRICS_PORT: String(ports.workerMetrics), WORKFLOW_BUNDLE_PATH: workflowBundle },
       options.logDir,
     );
     started.push(() => stopChild(worker));
