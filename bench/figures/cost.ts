@@ -1,0 +1,111 @@
+// Figure 3: what one verification costs in history events and Temporal Cloud billable actions, counted from the real
+// histories of three scenarios driven through the whole stack (the sandbox's callbacks go to the receiver).
+import type { WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { startKycVerification } from '../../src/client.js';
+import { resubmitUpdate, type KycVerificationInput } from '../../src/shared/contract.js';
+import type { CustomerScript } from '../../src/sandbox/scenarios.js';
+import { awaitPhase, type KycHandle } from './open-verifications.js';
+import { scriptCustomer, type Bench } from '../harness.js';
+
+/**
+ * Actions per history event, per https://docs.temporal.io/cloud/actions. Activity retries are billed too; they show
+ * as ActivityTaskStarted's `attempt`, not as extra events. Events not listed here cost nothing.
+ */
+const ACTIONS_PER_EVENT: Record<string, number> = {
+  WorkflowExecutionStarted: 1,
+  ActivityTaskScheduled: 1,
+  TimerStarted: 1,
+  UpsertWorkflowSearchAttributes: 1,
+  WorkflowExecutionSignaled: 1,
+  WorkflowExecutionUpdateAccepted: 1,
+};
+
+/** Billable but invisible in a history, so not in the totals. */
+export const EXCLUDED_ACTIONS = [
+  'Activity heartbeats that reach the server: each startVerification POST sends at least one (figure 5 counts them)',
+  'Rejected updates: none in these runs (the bench sends resubmit only once the phase allows it)',
+];
+
+export interface ScenarioCost {
+  scenario: string;
+  workflowId: string;
+  outcome: string;
+  historyEvents: number;
+  actions: number;
+  /** Per event type: how many events, and the actions they cost. */
+  breakdown: Record<string, { events: number; actions: number }>;
+}
+
+interface Scenario {
+  name: string;
+  prefix: string;
+  script: CustomerScript;
+  timing?: KycVerificationInput['timing'];
+  drive?: (handle: KycHandle) => Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  // The happy path: the vendor calls back, one status check confirms it.
+  { name: 'approve (callback)', prefix: 'approve-', script: { processingDelayMs: 1000 } },
+  // No callback at all: the first timer-based check finds the final status.
+  {
+    name: 'silent (fallback)',
+    prefix: 'silent-',
+    script: { processingDelayMs: 500 },
+    timing: { firstCheckAfter: '2s' },
+  },
+  {
+    name: 'soft, then resubmit',
+    prefix: 'soft-',
+    script: { processingDelayMs: 1000 },
+    drive: async (handle) => {
+      await awaitPhase(handle, 'AWAITING_RESUBMISSION');
+      await handle.executeUpdate(resubmitUpdate);
+    },
+  },
+];
+
+export async function measureCost(bench: Bench, { runId }: { runId: string }): Promise<ScenarioCost[]> {
+  return Promise.all(
+    SCENARIOS.map(async (scenario) => {
+      const customerId = `${scenario.prefix}cost-${runId}`;
+      await scriptCustomer(bench, customerId, scenario.script);
+      const handle = await startKycVerification(
+        bench.client,
+        { customerId, timing: scenario.timing },
+        { taskQueue: bench.taskQueue },
+      );
+      await scenario.drive?.(handle);
+      const { outcome } = await handle.result();
+      return { scenario: scenario.name, workflowId: handle.workflowId, outcome, ...(await countActions(handle)) };
+    }),
+  );
+}
+
+async function countActions(handle: WorkflowHandle) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const breakdown: ScenarioCost['breakdown'] = {};
+  const add = (type: string, count: number, actions: number) => {
+    const entry = (breakdown[type] ??= { events: 0, actions: 0 });
+    entry.events += count;
+    entry.actions += actions;
+  };
+  for (const event of events) {
+    const type = eventTypeName(event.eventType);
+    add(type, 1, ACTIONS_PER_EVENT[type] ?? 0);
+    const attempt = event.activityTaskStartedEventAttributes?.attempt ?? 1;
+    if (attempt > 1) add('ActivityTaskScheduled (retries)', 0, attempt - 1);
+  }
+  const actions = Object.values(breakdown).reduce((sum, entry) => sum + entry.actions, 0);
+  return { historyEvents: events.length, actions, breakdown };
+}
+
+/** EVENT_TYPE_ACTIVITY_TASK_SCHEDULED -> ActivityTaskScheduled, the names the Temporal docs use. */
+function eventTypeName(type: proto.temporal.api.enums.v1.EventType | null | undefined): string {
+  const name = proto.temporal.api.enums.v1.EventType[type ?? 0] ?? 'EVENT_TYPE_UNSPECIFIED';
+  return name
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,36 @@
+// Floor workflows on the in-process floor worker: the same server, the same run, nothing of the KYC path.
+import type { WorkflowHandle } from '@temporalio/client';
+import { floorSignal, type floorWorkflow } from '../floor-workflows.js';
+import { callbackBody, runPool, waitFor, type Bench } from '../harness.js';
+
+export type FloorHandle = WorkflowHandle<typeof floorWorkflow>;
+
+/** The signal's argument: the same callback-sized object the receiver signals with. */
+export const floorPayload = (id: string) => {
+  const { hash: _hash, ...payload } = callbackBody(id, 'FULL_USER');
+  return { ...payload, receivedAt: new Date().toISOString() };
+};
+
+/**
+ * Starts floor workflows and waits until each has run its first workflow task, as the KYC workflows have before
+ * their callback: a signal to a workflow that has not yet run would ride along with its first task and look cheaper.
+ */
+export async function openFloorWorkflows(bench: Bench, ids: readonly string[], concurrency: number) {
+  const handles = await runPool(ids, concurrency, (workflowId) =>
+    bench.client.workflow.start<typeof floorWorkflow>('floorWorkflow', {
+      workflowId,
+      taskQueue: bench.floorTaskQueue,
+    }),
+  );
+  await runPool(handles, concurrency, (handle) =>
+    waitFor(`${handle.workflowId} to run its first task`, async () => {
+      // WorkflowExecutionStarted, WorkflowTaskScheduled, -Started, -Completed.
+      return (await handle.describe()).historyLength >= 4 ? true : undefined;
+    }),
+  );
+  return handles;
+}
+
+export function signalFloor(handle: FloorHandle): Promise<void> {
+  return handle.signal(floorSignal, floorPayload(handle.workflowId));
+}

@@ -1,0 +1,196 @@
+// Figure 4: many verifications waiting on one worker, then every callback at once. Measures the worker's resident
+// memory while they wait and after the burst, how fast they start, and how long the burst takes to drain.
+import { performance } from 'node:perf_hooks';
+import { WORKFLOW_TYPE, verificationWorkflowId } from '../../src/shared/contract.js';
+import { startWaitingVerification } from './open-verifications.js';
+import {
+  metricSum,
+  postCallback,
+  rssMiB,
+  runPool,
+  setVendorStatus,
+  sleep,
+  waitFor,
+  workerMetrics,
+  workerPid,
+  type Bench,
+} from '../harness.js';
+import { round } from '../stats.js';
+
+type Phase = 'starting' | 'waiting' | 'burst' | 'after';
+
+interface PhasePeaks {
+  rssMiB: number;
+  cachedWorkflows: number;
+  workflowSlotsUsed: number;
+  activitySlotsUsed: number;
+}
+
+export interface ScaleFigure {
+  label: string;
+  workerMaxCachedWorkflows: number;
+  count: number;
+  workerCommand: string;
+  start: {
+    concurrency: number;
+    /** Starts the server accepted per second. */
+    perSecond: number;
+    /** Verifications per second brought all the way to AWAITING_RESULT (POST sent, timer set). */
+    settledPerSecond: number;
+    settledSeconds: number;
+  };
+  rssMiB: { idle: number; peakStarting: number; peakWaiting: number; peakBurst: number; afterBurst: number };
+  /** Peaks per phase, sampled every second: RSS, cached workflows and busy task slots of the worker. */
+  peaks: Partial<Record<Phase, PhasePeaks>>;
+  burst: {
+    concurrency: number;
+    callbacksPerSecond: number;
+    /** From the first callback POST until the last of the verifications completed. */
+    drainSeconds: number;
+    completionsPerSecond: number;
+    retries: number;
+  };
+  /** Verifications visibility reports completed with KycStatus FULL_USER: must equal `count`. */
+  completed: number;
+  /** Every 10 s: seconds since the figure began, phase, RSS and cached workflows. */
+  timeline: [number, Phase, number, number][];
+}
+
+export interface ScaleOptions {
+  count: number;
+  runId: string;
+  workerMaxCachedWorkflows: number;
+  startConcurrency: number;
+  burstConcurrency: number;
+  /** How long the population just waits, for a steady-state memory reading. */
+  waitMs: number;
+  /** Runs while the population waits (figure 2 uses these open workflows). */
+  whileWaiting?: (customerIds: string[]) => Promise<void>;
+}
+
+export async function measureScale(bench: Bench, options: ScaleOptions): Promise<ScaleFigure> {
+  const { count, runId } = options;
+  const { pid, cmdline } = workerPid(bench);
+  const queue = { task_queue: bench.taskQueue, workflow_type: WORKFLOW_TYPE };
+  const metric = async (name: string) => metricSum(await workerMetrics(bench), name, queue);
+  const customerIds = Array.from({ length: count }, (_, i) => `scale-${runId}-${i}`);
+  const idle = rssMiB(pid);
+  const sampler = createWorkerSampler(bench, pid);
+  try {
+    sampler.phase('starting');
+    const tasksBefore = await metric('temporal_workflow_task_execution_latency_count');
+    const startedAt = performance.now();
+    await runPool(customerIds, options.startConcurrency, (id) => startWaitingVerification(bench, id));
+    const startSeconds = (performance.now() - startedAt) / 1000;
+    // Each verification runs two workflow tasks to reach AWAITING_RESULT: schedule the POST, then set the timer.
+    await waitFor(
+      'every verification to reach AWAITING_RESULT',
+      async () =>
+        (await metric('temporal_workflow_task_execution_latency_count')) >= tasksBefore + 2 * count ? true : undefined,
+      { intervalMs: 250, timeoutMs: 30 * 60_000 },
+    );
+    const settledSeconds = (performance.now() - startedAt) / 1000;
+
+    sampler.phase('waiting');
+    await sleep(options.waitMs);
+    await options.whileWaiting?.(customerIds);
+
+    // The vendor decides for everyone while callbacks are dropped; then the bench delivers them all at once.
+    await runPool(customerIds, 32, (id) =>
+      setVendorStatus(bench, id, { status: 'FULL_USER', kycProcessingStatus: null }),
+    );
+    sampler.phase('burst');
+    const completedBefore = await metric('temporal_workflow_completed');
+    const burstStartedAt = performance.now();
+    const deliveries = await runPool(customerIds, options.burstConcurrency, (id) =>
+      postCallback(bench, id, 'FULL_USER'),
+    );
+    const postSeconds = (performance.now() - burstStartedAt) / 1000;
+    await waitFor(
+      'every verification to complete',
+      async () => ((await metric('temporal_workflow_completed')) >= completedBefore + count ? true : undefined),
+      { intervalMs: 100, timeoutMs: 30 * 60_000 },
+    );
+    const drainSeconds = (performance.now() - burstStartedAt) / 1000;
+    sampler.phase('after');
+    // A few seconds for the worker to settle, so "after" is a resting reading rather than the burst's tail.
+    await sleep(5000);
+    const afterBurst = rssMiB(pid);
+
+    // Visibility is the independent check that the right workflows completed, and as VERIFIED.
+    const prefix = verificationWorkflowId(`scale-${runId}-`);
+    const { count: completed } = await bench.client.workflow.count(
+      `WorkflowId STARTS_WITH '${prefix}' AND ExecutionStatus = 'Completed' AND KycStatus = 'FULL_USER'`,
+    );
+    const peaks = sampler.peaks();
+    return {
+      label: bench.label,
+      workerMaxCachedWorkflows: options.workerMaxCachedWorkflows,
+      count,
+      workerCommand: cmdline,
+      start: {
+        concurrency: options.startConcurrency,
+        perSecond: round(count / startSeconds),
+        settledPerSecond: round(count / settledSeconds),
+        settledSeconds: round(settledSeconds),
+      },
+      rssMiB: {
+        idle: round(idle),
+        peakStarting: peaks.starting?.rssMiB ?? Number.NaN,
+        peakWaiting: peaks.waiting?.rssMiB ?? Number.NaN,
+        peakBurst: peaks.burst?.rssMiB ?? Number.NaN,
+        afterBurst: round(afterBurst),
+      },
+      peaks,
+      burst: {
+        concurrency: options.burstConcurrency,
+        callbacksPerSecond: round(count / postSeconds),
+        drainSeconds: round(drainSeconds),
+        completionsPerSecond: round(count / drainSeconds),
+        retries: deliveries.reduce((sum, delivery) => sum + delivery.retries, 0),
+      },
+      completed,
+      timeline: sampler.timeline,
+    };
+  } finally {
+    sampler.stop();
+  }
+}
+
+/** Reads the worker's RSS and metrics every second and keeps each phase's peaks, plus a coarse timeline. */
+function createWorkerSampler(bench: Bench, pid: number) {
+  const peaks: Partial<Record<Phase, PhasePeaks>> = {};
+  const timeline: [number, Phase, number, number][] = [];
+  const startedAt = performance.now();
+  let current: Phase = 'starting';
+  let ticks = 0;
+  const sample = async () => {
+    const phase = current;
+    const rss = round(rssMiB(pid));
+    const text = await workerMetrics(bench).catch(() => '');
+    const slots = (type: string) =>
+      metricSum(text, 'temporal_worker_task_slots_used', { task_queue: bench.taskQueue, worker_type: type });
+    const reading: PhasePeaks = {
+      rssMiB: rss,
+      cachedWorkflows: metricSum(text, 'temporal_sticky_cache_size', { task_queue: bench.taskQueue }),
+      workflowSlotsUsed: slots('WorkflowWorker'),
+      activitySlotsUsed: slots('ActivityWorker'),
+    };
+    const peak = (peaks[phase] ??= { rssMiB: 0, cachedWorkflows: 0, workflowSlotsUsed: 0, activitySlotsUsed: 0 });
+    for (const key of Object.keys(reading) as (keyof PhasePeaks)[]) peak[key] = Math.max(peak[key], reading[key]);
+    if (ticks++ % 10 === 0) {
+      timeline.push([Math.round((performance.now() - startedAt) / 1000), phase, rss, reading.cachedWorkflows]);
+    }
+  };
+  const timer = setInterval(() => void sample().catch(() => undefined), 1000);
+  return {
+    /** Closes the current phase with a last reading, then opens the next. */
+    phase(name: Phase) {
+      void sample().catch(() => undefined);
+      current = name;
+    },
+    peaks: () => peaks,
+    timeline,
+    stop: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,211 @@
+// The benchmark's view of the system: the stack that `npm run demo` starts (on free ports, in memory), a client, an
+// in-process floor worker, and helpers that play XGateway (control API, hashed callbacks) and watch the worker.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { freePort } from '../scripts/lib/ports.js';
+import { startStack, type Stack, type StackPorts } from '../scripts/lib/stack.js';
+import { SANDBOX_SECRET_KEY } from '../src/sandbox/defaults.js';
+import type { CustomerScript, StatusUpdate } from '../src/sandbox/scenarios.js';
+import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
+import { expectOk, requestJson } from './http.js';
+
+const root = join(import.meta.dirname, '..');
+const floorWorkflowsPath = fileURLToPath(new URL('./floor-workflows.ts', import.meta.url));
+
+export interface Bench {
+  label: string;
+  stack: Stack;
+  ports: StackPorts;
+  client: Client;
+  taskQueue: string;
+  /** The floor worker's own queue, so KYC and floor tasks never share pollers. */
+  floorTaskQueue: string;
+  close(): Promise<void>;
+}
+
+export interface BenchOptions {
+  label: string;
+  /** Extra environment for the stack's children (e.g. the worker's cache size). */
+  env?: Record<string, string>;
+  /** Host the floor workflows in this process. */
+  floor: boolean;
+}
+
+/** Starts the whole stack on free ports, with an in-memory dev server so nothing collides with a running demo. */
+export async function startBench({ label, env, floor }: BenchOptions): Promise<Bench> {
+  const ports: StackPorts = {
+    temporal: await freePort(),
+    sandbox: await freePort(),
+    webhook: await freePort(),
+    webhookMetrics: await freePort(),
+    workerMetrics: await freePort(),
+  };
+  const taskQueue = `bench-kyc-${label}`;
+  const stack = await startStack({
+    ports,
+    logDir: join(root, '.temporal', 'bench-logs', label),
+    taskQueue,
+    // Everything else as shipped (receiver logging at info included): the figures describe the default set-up.
+    env,
+  });
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection });
+
+  const floorTaskQueue = `bench-floor-${label}`;
+  let floorWorker: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
+  if (floor) {
+    const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: floorTaskQueue,
+      workflowsPath: floorWorkflowsPath,
+    });
+    floorWorker = { worker, running: worker.run(), connection: nativeConnection };
+  }
+
+  return {
+    label,
+    stack,
+    ports,
+    client,
+    taskQueue,
+    floorTaskQueue,
+    async close() {
+      if (floorWorker) {
+        floorWorker.worker.shutdown();
+        await floorWorker.running;
+        await floorWorker.connection.close();
+      }
+      await connection.close();
+      await stack.stop();
+    },
+  };
+}
+
+export function scriptCustomer(bench: Bench, customerId: string, script: CustomerScript): Promise<unknown> {
+  return expectOk('PUT', `${bench.stack.sandboxControlUrl}/customers/${customerId}`, script);
+}
+
+/** Sets the vendor's status now; with callbacks dropped, only the bench's own callback will tell the workflow. */
+export function setVendorStatus(bench: Bench, customerId: string, update: StatusUpdate): Promise<unknown> {
+  return expectOk('POST', `${bench.stack.sandboxControlUrl}/customers/${customerId}/status`, update);
+}
+
+/** A KYC callback exactly as XGateway sends it, hashed with the sandbox's secret key. */
+export function callbackBody(customerId: string, status: string, kycProcessingStatus: string | null = null) {
+  return {
+    callbackType: 'kyc',
+    customerId,
+    status,
+    kycProcessingStatus,
+    docsMissing: [],
+    kycRejectLabel: null,
+    kycEndUserErrorMessage: null,
+    hash: computeCallbackHash(customerId, SANDBOX_SECRET_KEY),
+  };
+}
+
+export interface CallbackDelivery {
+  outcome: string;
+  /** Non-2xx answers before the accepted one; XGateway would retry them too. */
+  retries: number;
+}
+
+/** POSTs one callback to the receiver, retrying a 5xx as XGateway does; any other refusal is a bench bug. */
+export async function postCallback(
+  bench: Bench,
+  customerId: string,
+  status: string,
+  kycProcessingStatus: string | null = null,
+): Promise<CallbackDelivery> {
+  const body = callbackBody(customerId, status, kycProcessingStatus);
+  for (let retries = 0; ; retries += 1) {
+    const response = await requestJson('POST', bench.stack.webhookUrl, body);
+    if (response.status >= 200 && response.status < 300) {
+      const outcome = (response.body as { outcome?: string } | undefined)?.outcome ?? 'unknown';
+      return { outcome, retries };
+    }
+    if (response.status < 500 || retries >= 10) {
+      throw new Error(`callback for ${customerId} -> ${response.status} ${JSON.stringify(response.body)}`);
+    }
+    await sleep(200 * 2 ** Math.min(retries, 4));
+  }
+}
+
+/** Resident memory of a process, from the kernel. */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+/**
+ * The worker's pid must be the Node process that hosts the workflows: startStack runs `node --import tsx`, so no
+ * wrapper sits in between. The command line proves it.
+ */
+export function workerPid(bench: Bench): { pid: number; cmdline: string } {
+  const pid = bench.stack.worker.pid;
+  if (pid === undefined) throw new Error('the worker has no pid');
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  if (!cmdline.includes('src/worker.ts') || !cmdline.startsWith(process.execPath)) {
+    throw new Error(`pid ${pid} is not the worker's node process: ${cmdline}`);
+  }
+  return { pid, cmdline };
+}
+
+/** The worker's Prometheus endpoint, read once; pick values out of it with `metricSum`. */
+export async function workerMetrics(bench: Bench): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${bench.ports.workerMetrics}/metrics`);
+  return response.text();
+}
+
+/** Sum of one counter, gauge or histogram `_count` over the series whose labels include `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight; results keep the items' order. */
+export async function runPool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  return results;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  { intervalMs = 100, timeoutMs = 60_000 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}

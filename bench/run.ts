@@ -1,0 +1,153 @@
+// `npm run bench [-- --quick]`: the figures of docs/performance.md, measured against the real stack (Temporal dev
+// server in memory, sandbox, worker, callback receiver) on free ports. Prints a table and writes bench/results.json.
+import { renameSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadWorkerConfig } from '../src/worker.js';
+import { EXCLUDED_ACTIONS, measureCost } from './figures/cost.js';
+import { measureHeartbeats } from './figures/heartbeats.js';
+import { measureIngestion } from './figures/ingestion.js';
+import { measureCallbackLatency } from './figures/latency.js';
+import { measureScale } from './figures/scale.js';
+import { startBench, type Bench } from './harness.js';
+import { runInfo } from './machine.js';
+import { printReport, type Failed, type Results } from './report.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    /** Also run figure 4 on a fresh stack whose worker caches at most this many workflows. */
+    'compare-cache': { type: 'string' },
+  },
+});
+const quick = flags.quick;
+
+/** Sizes: quick finishes in a few minutes; full gives percentiles and a population worth the names. */
+const SIZES = quick
+  ? { latency: 40, ingestion: 300, scale: 1000, waitMs: 5_000, slowPostMs: 30_000 }
+  : { latency: 200, ingestion: 2000, scale: 10_000, waitMs: 15_000, slowPostMs: 300_000 };
+const DEFAULT_CACHE = loadWorkerConfig({}).WORKER_MAX_CACHED_WORKFLOWS;
+/**
+ * `--compare-cache <n>` runs figure 4 once more on a fresh stack whose worker caches at most n workflows. Off by
+ * default: at 10,000 verifications each figure 4 takes about 20 minutes on two cores.
+ */
+const COMPARED_CACHE = flags['compare-cache'] === undefined ? undefined : Number(flags['compare-cache']);
+if (COMPARED_CACHE !== undefined && !(Number.isInteger(COMPARED_CACHE) && COMPARED_CACHE >= 0)) {
+  console.error(`--compare-cache: ${flags['compare-cache']} is not a cache size`);
+  process.exit(2);
+}
+
+// The SDK's INFO lines (worker start and stop) would bury the table.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const startedAt = Date.now();
+const runId = new Date()
+  .toISOString()
+  .replace(/[-:.TZ]/g, '')
+  .slice(0, 14);
+const results: Results = {
+  run: runInfo(),
+  mode: quick ? 'quick' : 'full',
+  sizes: SIZES,
+  seconds: 0,
+  figures: { scale: [] },
+};
+const open = new Set<Bench>();
+process.once(
+  'SIGINT',
+  () => void Promise.all([...open].map((bench) => bench.close())).finally(() => process.exit(130)),
+);
+
+const log = (line: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)}s] ${line}`);
+
+log(`${results.mode} run ${runId}: starting the stack`);
+const bench = await startBench({ label: `${runId}-main`, floor: true });
+open.add(bench);
+try {
+  // The 5-minute POST mostly waits, so it runs beside the other figures instead of adding to the wall time.
+  log(`figure 5 (heartbeats of a ${SIZES.slowPostMs / 1000} s POST) runs in the background`);
+  const heartbeats = capture(measureHeartbeats(bench, { postDelayMs: SIZES.slowPostMs, runId }));
+
+  log('figure 3: cost per verification');
+  results.figures.cost = await capture(
+    measureCost(bench, { runId }).then((scenarios) => ({ scenarios, excluded: EXCLUDED_ACTIONS })),
+  );
+
+  log(`figure 1: callback-to-result latency over ${SIZES.latency} verifications`);
+  results.figures.latency = await capture(
+    measureCallbackLatency(bench, { count: SIZES.latency, concurrency: 8, runId }),
+  );
+
+  log(`figure 4: ${SIZES.scale} waiting verifications (cache ${DEFAULT_CACHE}), with figure 2 while they wait`);
+  results.figures.scale.push(
+    await capture(
+      measureScale(bench, {
+        count: SIZES.scale,
+        runId,
+        workerMaxCachedWorkflows: DEFAULT_CACHE,
+        startConcurrency: 16,
+        burstConcurrency: 64,
+        waitMs: SIZES.waitMs,
+        whileWaiting: async (customerIds) => {
+          log(`figure 2: ingestion of ${SIZES.ingestion} callbacks`);
+          results.figures.ingestion = await capture(
+            measureIngestion(bench, { customerIds: customerIds.slice(0, SIZES.ingestion), concurrency: 32, runId }),
+          );
+        },
+      }),
+    ),
+  );
+
+  log('waiting for figure 5');
+  results.figures.heartbeats = await heartbeats;
+} finally {
+  await bench.close();
+  open.delete(bench);
+}
+
+if (COMPARED_CACHE !== undefined && COMPARED_CACHE !== DEFAULT_CACHE) {
+  log(`figure 4 again on a fresh stack, with WORKER_MAX_CACHED_WORKFLOWS=${COMPARED_CACHE}`);
+  const compared = await startBench({
+    label: `${runId}-cache${COMPARED_CACHE}`,
+    floor: false,
+    env: { WORKER_MAX_CACHED_WORKFLOWS: String(COMPARED_CACHE) },
+  });
+  open.add(compared);
+  try {
+    results.figures.scale.push(
+      await capture(
+        measureScale(compared, {
+          count: SIZES.scale,
+          runId,
+          workerMaxCachedWorkflows: COMPARED_CACHE,
+          startConcurrency: 16,
+          burstConcurrency: 64,
+          waitMs: SIZES.waitMs,
+        }),
+      ),
+    );
+  } finally {
+    await compared.close();
+    open.delete(compared);
+  }
+}
+
+results.seconds = Math.round((Date.now() - startedAt) / 1000);
+printReport(results);
+// Written whole, then renamed, so an interrupted run never leaves half a file behind.
+const file = new URL('./results.json', import.meta.url);
+const temporary = new URL('./results.tmp.json', import.meta.url);
+writeFileSync(temporary, `${JSON.stringify(results, null, 2)}\n`);
+renameSync(temporary, file);
+log(`wrote bench/results.json`);
+
+/** A figure that fails is recorded as such; the others still count. */
+async function capture<T>(promise: Promise<T>): Promise<T | Failed> {
+  try {
+    return await promise;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`figure failed: ${message}`);
+    return { error: message };
+  }
+}
