@@ -30,8 +30,9 @@ async def main() -> None:
             ]
         ),
     )
-    state = await handle.query("status")
     result = await handle.result()
+    # A query works on a closed run too: the worker replays it to answer.
+    state = await handle.query("status")
     print(json.dumps({"phaseSeen": state["phase"], "result": result}))
 
 
