@@ -63,7 +63,10 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
       taskQueue: floorTaskQueue,
       workflowsPath: floorWorkflowsPath,
     });
-    floorWorker = { worker, running: worker.run(), connection: nativeConnection };
+    // A floor worker that dies (with the server) fails the floor measurements, not the process.
+    const running = worker.run();
+    running.catch(() => undefined);
+    floorWorker = { worker, running, connection: nativeConnection };
   }
 
   return {
@@ -73,13 +76,14 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
     client,
     taskQueue,
     floorTaskQueue,
+    /** Stops everything, even after a part died (e.g. the dev server), so the results can still be written. */
     async close() {
       if (floorWorker) {
-        floorWorker.worker.shutdown();
-        await floorWorker.running;
-        await floorWorker.connection.close();
+        if (floorWorker.worker.getState() === 'RUNNING') floorWorker.worker.shutdown();
+        await floorWorker.running.catch(() => undefined);
+        await floorWorker.connection.close().catch(() => undefined);
       }
-      await connection.close();
+      await connection.close().catch(() => undefined);
       await stack.stop();
     },
   };
@@ -158,8 +162,13 @@ export function workerPid(bench: Bench): { pid: number; cmdline: string } {
 
 /** The worker's Prometheus endpoint, read once; pick values out of it with `metricSum`. */
 export async function workerMetrics(bench: Bench): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${bench.ports.workerMetrics}/metrics`);
-  return response.text();
+  const url = `http://127.0.0.1:${bench.ports.workerMetrics}/metrics`;
+  try {
+    return await (await fetch(url)).text();
+  } catch (error) {
+    const exited = (bench.stack.worker as { exitReason?: string }).exitReason;
+    throw new Error(`worker metrics unreachable at ${url}: ${exited ?? String((error as Error).cause ?? error)}`);
+  }
 }
 
 /** Sum of one counter, gauge or histogram `_count` over the series whose labels include `labels`. */

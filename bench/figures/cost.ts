@@ -25,6 +25,7 @@ const ACTIONS_PER_EVENT: Record<string, number> = {
 export const EXCLUDED_ACTIONS = [
   'Activity heartbeats that reach the server: each startVerification POST sends at least one (figure 5 counts them)',
   'Rejected updates: none in these runs (the bench sends resubmit only once the phase allows it)',
+  "Queries: the soft scenario's bench polls `status` until it may resubmit; a real caller may not",
 ];
 
 export interface ScenarioCost {
