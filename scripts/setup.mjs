@@ -1,13 +1,15 @@
-// Installs what a fresh clone lacks: the Node dependencies and the pinned Temporal CLI.
-// Plain Node with no dependencies, because it runs before `npm ci` has.
+// Installs what a fresh clone lacks: the Node dependencies, the pinned Temporal CLI and the pinned time-skipping
+// test server. Plain Node with no dependencies, because it runs before `npm ci` has.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** v1.5.1 is the newest tag `go install` accepts; later ones carry a `replace` directive. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+/** Maven Central `io.temporal:temporal-test-server`, released with the Java SDK; runs on Java 17. */
+export const TIME_SKIPPING_SERVER_VERSION = '1.38.0';
 const toolsBin = join(root, '.tools', 'bin');
 
 function ensureNodeModules() {
@@ -50,6 +52,99 @@ export function ensureTemporalCli() {
   return cached;
 }
 
+/**
+ * Temporal's Java time-skipping test server, for `TestWorkflowEnvironment.createTimeSkipping`: TEMPORAL_TEST_SERVER_PATH,
+ * else the launcher `.tools/bin/temporal-test-server`, installed on first use with Maven into `.tools/test-server`.
+ * The launcher takes what the SDK passes: `<port> [--enable-time-skipping]`.
+ */
+export function ensureTimeSkippingServer() {
+  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) fail(`TEMPORAL_TEST_SERVER_PATH points to ${fromEnv}, which does not exist`);
+    return fromEnv;
+  }
+  const version = TIME_SKIPPING_SERVER_VERSION;
+  const home = join(root, '.tools', 'test-server', version);
+  const launcher = join(toolsBin, 'temporal-test-server');
+  const classPath = join(home, 'lib', '*');
+  // Class-data-sharing archive of the server's startup classes: the SDK gives the server 5 s to accept connections,
+  // and a cold JVM needs 2-3 s of that on a small machine; with the archive it starts in about 0.5 s.
+  const classArchive = join(home, 'startup.jsa');
+  const cp = shellQuote(classPath);
+  const main = 'io.temporal.testserver.TestServer';
+  const script = `#!/bin/sh
+# Temporal time-skipping test server ${version}, written by scripts/setup.mjs. Usage: $0 <port> [--enable-time-skipping]
+archive=${shellQuote(classArchive)}
+if [ -f "$archive" ]; then
+  exec java -XX:SharedArchiveFile="$archive" -Xlog:cds=off -Xlog:cds+dynamic=off -cp ${cp} ${main} "$@"
+fi
+exec java -cp ${cp} ${main} "$@"
+`;
+  if (!onPath('java')) fail('no `java` on PATH: the time-skipping test server needs Java 17 or newer');
+  if (existsSync(home)) {
+    if (!existsSync(launcher) || readFileSync(launcher, 'utf8') !== script) writeLauncher(launcher, script);
+    return launcher;
+  }
+  if (!onPath('mvn')) fail('no `mvn` on PATH: the time-skipping test server is installed with Maven');
+  console.error(`[setup] installing the time-skipping test server ${version} into .tools/test-server (once, Maven)`);
+  // Resolved into a scratch directory and renamed into place, so an interrupted install is never taken for a finished one.
+  const staging = `${home}.partial-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  const mvn = spawnSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(root, 'scripts', 'test-server', 'pom.xml'),
+      `-Dmaven.repo.local=${join(root, '.tools', 'm2')}`,
+      `-Dtemporal.test-server.version=${version}`,
+      `-DoutputDirectory=${join(staging, 'lib')}`,
+      '-DincludeScope=runtime',
+      'dependency:copy-dependencies',
+    ],
+    // Captured, and shown only on failure: Maven 3.8 prints stray colour codes even with -q.
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  if (mvn.status !== 0 || !existsSync(join(staging, 'lib', `temporal-test-server-${version}.jar`))) {
+    rmSync(staging, { recursive: true, force: true });
+    process.stderr.write(`${mvn.stdout ?? ''}${mvn.stderr ?? ''}${mvn.error ? `${mvn.error.message}\n` : ''}`);
+    fail(`Maven could not resolve io.temporal:temporal-test-server:${version} (exit ${mvn.status})`);
+  }
+  mkdirSync(dirname(home), { recursive: true });
+  try {
+    renameSync(staging, home);
+  } catch (error) {
+    // Another process installed the same version meanwhile: use theirs.
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(home)) throw error;
+    writeLauncher(launcher, script);
+    return launcher;
+  }
+  // Record the archive by running the server briefly (port 0: any free port); the JVM writes it on exit. The class
+  // path must be the final one, so this runs after the rename. The archive is renamed into place only once the JVM has
+  // exited, because Java 17 crashes on a truncated one. Without the archive the server still works, only slower.
+  const recording = `${classArchive}.partial`;
+  const args = [`-XX:ArchiveClassesAtExit=${recording}`, '-Xlog:cds=off', '-cp', classPath, main, '0'];
+  const run = spawnSync('java', args, { cwd: root, stdio: 'ignore', timeout: 8_000, killSignal: 'SIGTERM' });
+  // A JVM ends with 143 on SIGTERM, after writing the archive.
+  if ((run.status === 143 || run.status === 0 || run.signal === 'SIGTERM') && existsSync(recording)) {
+    renameSync(recording, classArchive);
+  }
+  writeLauncher(launcher, script);
+  return launcher;
+}
+
+function shellQuote(text) {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function writeLauncher(path, script) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, script);
+  chmodSync(path, 0o755);
+}
+
 function fail(message) {
   console.error(`[setup] ${message}`);
   process.exit(1);
@@ -58,4 +153,5 @@ function fail(message) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureNodeModules();
   ensureTemporalCli();
+  ensureTimeSkippingServer();
 }

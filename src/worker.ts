@@ -17,16 +17,18 @@ import {
 import { createLogger, temporalLogger } from './logging.js';
 import { createXGatewayClient } from './xgateway/client.js';
 import { SANDBOX_API_KEY, SANDBOX_BASE_URL } from './sandbox/defaults.js';
+import { START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from './shared/contract.js';
 
 /** Source (.ts under tsx) or compiled (.js): the workflows sit next to this file either way. */
 export const workflowsPath = fileURLToPath(new URL(`./workflows/index${extname(import.meta.url)}`, import.meta.url));
 
 /**
- * The start activity reads, POSTs and reads again within its 10-minute start-to-close, so the POST times out first
- * and the failure is ours and named. A status read must also fit within the 30-second heartbeat timeout.
+ * The start activity reads, POSTs and reads again within its start-to-close, so the POST times out first and the
+ * failure is ours and named. A status read stays well inside the heartbeat timeout, which beats are throttled to
+ * 80 % of: a read that outlived it would look like a dead worker and make the request's outcome unknown.
  */
-const MAX_GET_TIMEOUT_MS = 20_000;
-const MAX_POST_TIMEOUT_MS = 10 * 60_000 - 2 * MAX_GET_TIMEOUT_MS - 20_000;
+const MAX_GET_TIMEOUT_MS = START_HEARTBEAT_TIMEOUT_MS - 10_000;
+const MAX_POST_TIMEOUT_MS = START_TO_CLOSE_TIMEOUT_MS - 2 * MAX_GET_TIMEOUT_MS - 20_000;
 
 export const workerEnvSchema = temporalEnvSchema.extend({
   XGATEWAY_BASE_URL: urlSchema.default(SANDBOX_BASE_URL),
@@ -37,7 +39,7 @@ export const workerEnvSchema = temporalEnvSchema.extend({
     .min(1000)
     .max(MAX_POST_TIMEOUT_MS)
     .default(9 * 60_000),
-  XGATEWAY_GET_TIMEOUT_MS: z.coerce.number().int().min(100).max(55_000).default(30_000),
+  XGATEWAY_GET_TIMEOUT_MS: z.coerce.number().int().min(100).max(MAX_GET_TIMEOUT_MS).default(10_000),
   /** Prometheus endpoint for the SDK's own metrics; 0 turns it off. */
   METRICS_PORT: portSchema.default(9465),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -88,7 +88,10 @@ describe('kycVerificationWorkflow', () => {
   it('falls back to status checks when no callback comes', async () => {
     const customerId = customer('silent-');
     await stack.withKycWorker(async ({ start }) => {
-      const handle = await start({ customerId, timing: { firstCheckAfter: '1s', maxCheckInterval: '2s' } });
+      const handle = await start({
+        customerId,
+        timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '1h' },
+      });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
       expect(await events(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
       expect(await checkStatusRuns(handle)).toBeGreaterThanOrEqual(1);
@@ -178,10 +181,10 @@ describe('kycVerificationWorkflow', () => {
     });
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      await eventually(
-        async () => ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2 || undefined,
-        'a retry',
-      );
+      await eventually(async () => {
+        const state = await handle.query(statusQuery);
+        return state.lastError?.includes('APPLICANT_CREATION_IN_PROGRESS') ? state : undefined;
+      }, 'the first request put off while the applicant is created');
       stack.sandbox.setStatus(customerId, { status: 'PENDING_KYC_DATA' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
       expect(acceptedPosts(customerId)).toBe(1);
@@ -212,13 +215,16 @@ describe('kycVerificationWorkflow', () => {
     });
   });
 
-  it('retries a flaky vendor until the POST is accepted exactly once', async () => {
+  it('retries a flaky vendor (failed reads, a 429 on the POST) until the POST is accepted exactly once', async () => {
     const customerId = customer('flaky-');
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
-      const posts = stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST');
-      expect(posts.map((p) => p.fault)).toEqual(['500', 'reset', null]);
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      const { requests } = stack.sandbox.requestLog(customerId);
+      expect(requests.filter((r) => r.method === 'GET').map((r) => r.fault)).toEqual(
+        expect.arrayContaining(['500', 'reset']),
+      );
+      expect(requests.filter((r) => r.method === 'POST').map((p) => p.fault)).toEqual(['429', null]);
       expect(acceptedPosts(customerId)).toBe(1);
     });
   });
@@ -338,6 +344,7 @@ describe('kycVerificationWorkflow', () => {
     [{ customerId: 'x', timing: { firstCheckAfter: '0s' } }, /timing\.firstCheckAfter: must be at least 1 second/],
     [{ customerId: 'x', timing: { deadline: '999999d' } }, /timing\.deadline: must be at most 366 days/],
     [{ customerId: 'x', timing: { firstCheckAfter: '5m', maxCheckInterval: '1m' } }, /timing\.maxCheckInterval/],
+    [{ customerId: 'x', timing: { maxCheckInterval: '2m' } }, /timing\.maxCheckInterval: plans more than 2000/],
   ])('fails bad input %j with InvalidInputError naming the field', async (input, field) => {
     await stack.withKycWorker(async ({ taskQueue }) => {
       const handle = await stack.client.workflow.start('kycVerificationWorkflow', {

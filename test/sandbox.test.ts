@@ -254,22 +254,49 @@ describe('XGateway sandbox', () => {
     ]);
   });
 
-  it('fails a flaky- customer twice (500, then a connection reset) before accepting', async () => {
+  it('fails a flaky- customer’s first two reads (500, then a reset) and rate-limits its first POST', async () => {
+    expect((await readStatus('flaky-1')).status).toBe(500);
+    await expect(readStatus('flaky-1')).rejects.toThrow();
+    expect((await readStatus('flaky-1')).status).toBe(200);
+
     const first = await verify('flaky-1');
-    expect(first.status).toBe(500);
-    expect(await first.json()).toMatchObject({ success: false, errors: [{ code: 'internal_server_error' }] });
-
-    await expect(verify('flaky-1')).rejects.toThrow();
-
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('1');
     expect((await verify('flaky-1')).status).toBe(204);
     await waitForStatus('flaky-1', 'FULL_USER');
 
     const posts = (await requestLog('flaky-1')).requests.filter((entry) => entry.method === 'POST');
     expect(posts.map((entry) => [entry.fault, entry.statusCode, entry.accepted ?? null])).toEqual([
-      ['500', 500, null],
-      ['reset', null, null],
+      ['429', 429, null],
       [null, 204, true],
     ]);
+  });
+
+  it('changes a customer’s behaviour through PATCH, keeping its status: junk, overrides, refusals', async () => {
+    await control('PUT', '/customers/approve-patch', { status: 'SOFT_KYC_FAILED' });
+    const patch = await control('PATCH', '/customers/approve-patch', {
+      getFaults: ['junk'],
+      statusDataOverrides: { id: 42, kycRejectLabel: ['A', 'B'] },
+      postResponse: 'refusal',
+    });
+    expect(patch.status).toBe(200);
+    expect(await patch.json()).toMatchObject({ status: 'SOFT_KYC_FAILED', getFaults: ['junk'] });
+
+    const junk = await readStatus('approve-patch');
+    expect(junk.status).toBe(200);
+    const junkText = await junk.text();
+    expect(() => JSON.parse(junkText)).toThrow();
+    expect((await (await readStatus('approve-patch')).json()) as unknown).toMatchObject({
+      data: { id: 42, status: 'SOFT_KYC_FAILED', kycRejectLabel: ['A', 'B'] },
+    });
+    const refused = await verify('approve-patch');
+    expect(refused.status).toBe(200);
+    expect(await refused.json()).toMatchObject({ success: false, errors: [{ code: 'db_violation' }] });
+    expect((await requestLog('approve-patch')).requests.at(-1)).toMatchObject({ method: 'POST', accepted: false });
+    expect(await statusOf('approve-patch')).toMatchObject({ status: 'SOFT_KYC_FAILED' });
+
+    const bad = await control('PATCH', '/customers/approve-patch', { status: 'FULL_USER' });
+    expect(bad.status).toBe(400);
   });
 
   it('answers scripted 429 (with Retry-After) and 503 faults, and scripted GET faults', async () => {

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Inherit stdio so a person sees the server's own log. */
   verbose?: boolean;
+  /** Dynamic config values, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 export interface DevServer {
@@ -37,6 +39,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     args.push('--db-filename', options.dbFile);
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
 
   const child = spawn(cli, args, { stdio: options.verbose ? 'inherit' : ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -1,7 +1,12 @@
 // Side effects of a KYC verification: every call to XGateway happens here, never in workflow code.
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import type { XGatewayClient } from '../xgateway/client.js';
-import { XGatewayError } from '../xgateway/errors.js';
+import type { KycStatusReading, XGatewayClient } from '../xgateway/client.js';
+import {
+  XGatewayError,
+  XGatewayNotReachedError,
+  XGatewayRequestRejectedError,
+  XGatewayUnauthorizedError,
+} from '../xgateway/errors.js';
 import {
   FINAL_STATUSES,
   PRECONDITION_MISSING_STATUSES,
@@ -9,7 +14,7 @@ import {
   VERIFICATION_IN_PROGRESS,
   type KycSnapshot,
 } from '../shared/kyc-status.js';
-import { FailureTypes } from '../shared/contract.js';
+import { FailureTypes, REQUEST_OUTCOME_UNKNOWN, type StartFailureDetails } from '../shared/contract.js';
 
 export interface ActivityDependencies {
   xgateway: XGatewayClient;
@@ -33,55 +38,61 @@ export type StartOutcome =
 
 export interface StartVerificationResult {
   outcome: StartOutcome;
-  /** The status read through the status API after the decision (after the POST, when one was sent). */
-  snapshot: KycSnapshot;
+  /** The status after the decision (read after the POST, when one was sent); null if that last read failed. */
+  snapshot: KycSnapshot | null;
 }
 
 /** Activities come from a factory, so tests can pass other dependencies. */
 export function createActivities({ xgateway, heartbeatIntervalMs = 5_000 }: ActivityDependencies) {
+  async function read(customerId: string): Promise<KycSnapshot> {
+    const { unreadable, ...snapshot }: KycStatusReading = await xgateway.getKycStatus(customerId, {
+      signal: Context.current().cancellationSignal,
+    });
+    if (unreadable.length) log.warn('XGateway status answer had fields of an undocumented shape', { unreadable });
+    return snapshot;
+  }
+
   return {
     /**
-     * Reads the status, then POSTs the verification request only when the vendor would accept it. Reading first on
-     * every attempt means a retry after a POST that in fact succeeded never sends a second one.
+     * Reads the status, then POSTs the verification request only when the vendor would accept it. The workflow runs
+     * this activity once per request and never lets the server retry it: a retry cannot know whether a POST of an
+     * earlier attempt reached the vendor. A failure says whether the request provably never left
+     * (`StartFailureDetails.requestSent`), so the workflow may run it again, or may have, so it must not.
      */
     async startVerification({ customerId }: CustomerInput): Promise<StartVerificationResult> {
-      const context = Context.current();
-      const { cancellationSignal: signal } = context;
-      const before = await vendorCall(() => xgateway.getKycStatus(customerId, { signal }));
-      // An earlier attempt sent the POST but lost its answer (timeout, reset, 5xx after acceptance). If the status
-      // moved since, that POST took effect, and another one would start a second verification.
-      const marker = context.info.heartbeatDetails as PostMarker | undefined;
-      if (marker?.postedFrom && movedSince(marker.postedFrom, before)) return { outcome: 'STARTED', snapshot: before };
-      const decision = decideStart(before);
-      if (decision !== 'POST') return { outcome: decision, snapshot: before };
+      const { signal } = { signal: Context.current().cancellationSignal };
+      return withHeartbeats(heartbeatIntervalMs, async () => {
+        const before = await notSentOnFailure(() => read(customerId));
+        const decision = decideStart(before);
+        if (decision !== 'POST') return { outcome: decision, snapshot: before };
 
-      log.info('Sending the KYC verification request', { customerId, attempt: context.info.attempt });
-      const postedFrom = { status: before.status, kycProcessingStatus: before.kycProcessingStatus };
-      const after = await withHeartbeats(heartbeatIntervalMs, { postedFrom }, async () => {
-        await vendorCall(() => xgateway.startKycVerification(customerId, { signal }));
-        return vendorCall(() => xgateway.getKycStatus(customerId, { signal }));
+        log.info('Sending the KYC verification request', { customerId, from: before.status });
+        try {
+          await xgateway.startKycVerification(customerId, { signal });
+        } catch (error) {
+          throw postFailure(error);
+        }
+        // The request was accepted; a failed read now is the workflow's to repeat, never a reason to POST again.
+        const after = await read(customerId).catch((error: unknown) => {
+          log.warn('Status read after the accepted verification request failed', { error: String(error) });
+          return null;
+        });
+        return { outcome: 'STARTED', snapshot: after };
       });
-      return { outcome: 'STARTED', snapshot: after };
     },
 
-    /** One reading of the status API. */
+    /** One reading of the status API; Temporal retries it, honouring the vendor's Retry-After. */
     async checkStatus({ customerId }: CustomerInput): Promise<KycSnapshot> {
-      const { cancellationSignal } = Context.current();
-      return vendorCall(() => xgateway.getKycStatus(customerId, { signal: cancellationSignal }));
+      try {
+        return await read(customerId);
+      } catch (error) {
+        throw toFailure(error, false);
+      }
     },
   };
 }
 
 export type KycActivities = ReturnType<typeof createActivities>;
-
-/** Heartbeat details of the verification POST: the status it was sent from. */
-interface PostMarker {
-  postedFrom?: { status: string | null; kycProcessingStatus: string | null };
-}
-
-function movedSince(from: NonNullable<PostMarker['postedFrom']>, now: KycSnapshot): boolean {
-  return from.status !== now.status || from.kycProcessingStatus !== now.kycProcessingStatus;
-}
 
 function decideStart(snapshot: KycSnapshot): StartOutcome | 'POST' {
   const { status, kycProcessingStatus } = snapshot;
@@ -90,15 +101,17 @@ function decideStart(snapshot: KycSnapshot): StartOutcome | 'POST' {
   if (kycProcessingStatus !== null) {
     // Another vendor request (creating the user or applicant, uploading documents) is still running; the POST may
     // be sent once it is done, and a missing precondition may be about to appear.
-    throw ApplicationFailure.create({
+    throw failure({
       type: 'KycBusyError',
       message: `XGateway is still processing ${kycProcessingStatus}; the verification request waits for it`,
+      requestSent: false,
     });
   }
   if (PRECONDITION_MISSING_STATUSES.includes(status)) {
-    throw ApplicationFailure.create({
+    throw failure({
       type: FailureTypes.preconditionMissing,
       nonRetryable: true,
+      requestSent: false,
       message:
         status === null
           ? 'KYC precondition missing: the customer has no XGateway user yet (status null); create the user first'
@@ -108,32 +121,82 @@ function decideStart(snapshot: KycSnapshot): StartOutcome | 'POST' {
   return STARTABLE_STATUSES.includes(status) ? 'POST' : 'NOT_STARTABLE';
 }
 
-/** Turns adapter errors into Temporal failures named after the error class, honouring Retry-After. */
-async function vendorCall<T>(call: () => Promise<T>): Promise<T> {
+/** Everything before the POST: a failure there provably sent nothing. */
+async function notSentOnFailure<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof XGatewayError) {
-      throw ApplicationFailure.create({
-        type: error.name,
-        message: error.message,
-        nonRetryable: !error.retryable,
-        nextRetryDelay: error.retryAfterMs,
-        details: [{ httpStatus: error.httpStatus ?? null, vendorCode: error.vendorCode ?? null }],
-      });
-    }
-    throw error;
+    throw toFailure(error, false);
   }
 }
 
 /**
- * Heartbeats while a long request is in flight, so a dead worker is noticed within the heartbeat timeout. The first
- * beat goes out at once and carries `details`, which the next attempt reads if this one fails.
+ * A failed POST. The vendor's explicit refusals (4xx, 429, `success: false`) and a connection that never opened
+ * sent nothing that took effect; anything else (5xx, reset, timeout, abort) may have started a verification.
  */
-async function withHeartbeats<T>(intervalMs: number, details: object, work: () => Promise<T>): Promise<T> {
+function postFailure(error: unknown): unknown {
+  if (isAbort(error)) return error;
+  const refused =
+    error instanceof XGatewayUnauthorizedError ||
+    error instanceof XGatewayRequestRejectedError ||
+    error instanceof XGatewayNotReachedError ||
+    (error instanceof XGatewayError && error.httpStatus === 429);
+  if (refused) return toFailure(error, false);
+  const message = error instanceof Error ? error.message : String(error);
+  return failure({
+    type: REQUEST_OUTCOME_UNKNOWN,
+    nonRetryable: true,
+    requestSent: 'unknown',
+    message: `The verification request may have reached XGateway, but its answer was lost: ${message}`,
+    httpStatus: error instanceof XGatewayError ? error.httpStatus : undefined,
+  });
+}
+
+/** Turns adapter errors into Temporal failures named after the error class, honouring Retry-After. */
+function toFailure(error: unknown, requestSent: false): unknown {
+  if (!(error instanceof XGatewayError)) return error;
+  return failure({
+    type: error.name,
+    message: error.message,
+    nonRetryable: !error.retryable,
+    requestSent,
+    httpStatus: error.httpStatus,
+    vendorCode: error.vendorCode,
+    retryAfterMs: error.retryAfterMs,
+  });
+}
+
+function failure(
+  options: { type: string; message: string; nonRetryable?: boolean } & Partial<StartFailureDetails>,
+): ApplicationFailure {
+  const { type, message, nonRetryable = false, ...details } = options;
+  const full: StartFailureDetails = {
+    requestSent: details.requestSent ?? false,
+    httpStatus: details.httpStatus ?? null,
+    vendorCode: details.vendorCode ?? null,
+    retryAfterMs: details.retryAfterMs ?? null,
+  };
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable,
+    nextRetryDelay: full.retryAfterMs ?? undefined,
+    details: [full],
+  });
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+/**
+ * Heartbeats for the whole request, so a dead worker is noticed within the heartbeat timeout. Each read and the POST
+ * are bounded below that timeout or send beats while they wait; the first beat goes out at once.
+ */
+async function withHeartbeats<T>(intervalMs: number, work: () => Promise<T>): Promise<T> {
   const context = Context.current();
   const startedAt = Date.now();
-  const beat = () => context.heartbeat({ ...details, waitingForVendorMs: Date.now() - startedAt });
+  const beat = () => context.heartbeat({ waitingForVendorMs: Date.now() - startedAt });
   beat();
   const timer = setInterval(beat, intervalMs);
   try {

@@ -9,10 +9,12 @@ import { STARTABLE_STATUSES, VERIFICATION_IN_PROGRESS } from '../shared/kyc-stat
 import { createCallbackSender, type CallbackAttempt } from './callbacks.js';
 import { SANDBOX_API_KEY, SANDBOX_SECRET_KEY } from './defaults.js';
 import {
+  behaviourPatchSchema,
   createCustomer,
   customerScriptSchema,
   nextOutcome,
   statusUpdateSchema,
+  type BehaviourPatch,
   type Customer,
   type CustomerScript,
   type Fault,
@@ -181,6 +183,9 @@ export function createSandbox(options: SandboxOptions = {}) {
         return answer(reply, entry, 503, errorBody('service_unavailable', 'The service is temporarily unavailable.'));
       case '500':
         return answer(reply, entry, 500, errorBody('internal_server_error', 'Something went wrong on our side.'));
+      case 'junk':
+        reply.type('application/json');
+        return answer(reply, entry, 200, '{"success":true,"data":{"status":');
     }
   }
 
@@ -234,6 +239,10 @@ export function createSandbox(options: SandboxOptions = {}) {
         return answer(reply, entry, 400, errorBody('db_violation', message));
       }
 
+      if (customer.postResponse === 'refusal') {
+        entry.accepted = false;
+        return answer(reply, entry, 200, errorBody('db_violation', 'KYC verification could not be started.'));
+      }
       entry.accepted = true;
       customer.acceptedVerifications += 1;
       change(customer, { status: 'KYC_PENDING', kycProcessingStatus: VERIFICATION_IN_PROGRESS });
@@ -247,7 +256,6 @@ export function createSandbox(options: SandboxOptions = {}) {
       });
 
       const lostAnswer = customer.postFaultsAfterAccept.shift();
-      if (lostAnswer) return injectFault(lostAnswer, customer, request, reply, entry);
       if (customer.postDelayMs > 0) {
         try {
           await sleep(customer.postDelayMs, undefined, { signal });
@@ -255,6 +263,7 @@ export function createSandbox(options: SandboxOptions = {}) {
           return hangUp(request, reply, entry, 'cancelled');
         }
       }
+      if (lostAnswer) return injectFault(lostAnswer, customer, request, reply, entry);
       if (request.socket.destroyed) return hangUp(request, reply, entry, 'client disconnected');
       if (customer.postResponse === 'json') {
         return answer(reply, entry, 200, { success: true, data: 'KYC verification started' });
@@ -267,19 +276,26 @@ export function createSandbox(options: SandboxOptions = {}) {
     const entry = startEntry(request);
     if (!authorized(request)) return answer(reply, entry, 401, UNAUTHORIZED_BODY);
     const customer = customerFor(request.params.id);
+    // The answer reflects the status at arrival, however long it then takes: a slow read can be stale.
     const fault = customer.getFaults.shift();
+    const data = {
+      id: customer.id,
+      status: customer.status,
+      kycProcessingStatus: customer.kycProcessingStatus,
+      docsMissing: customer.docsMissing.map((docType) => ({ docType })),
+      kycRejectLabel: customer.kycRejectLabel,
+      kycEndUserErrorMessage: customer.kycEndUserErrorMessage,
+      ...customer.statusDataOverrides,
+    };
+    if (customer.getDelayMs > 0) {
+      try {
+        await sleep(customer.getDelayMs, undefined, { signal: tasks.signal });
+      } catch {
+        return hangUp(request, reply, entry, 'cancelled');
+      }
+    }
     if (fault) return injectFault(fault, customer, request, reply, entry);
-    return answer(reply, entry, 200, {
-      success: true,
-      data: {
-        id: customer.id,
-        status: customer.status,
-        kycProcessingStatus: customer.kycProcessingStatus,
-        docsMissing: customer.docsMissing.map((docType) => ({ docType })),
-        kycRejectLabel: customer.kycRejectLabel,
-        kycEndUserErrorMessage: customer.kycEndUserErrorMessage,
-      },
-    });
+    return answer(reply, entry, 200, { success: true, data });
   });
 
   const control = {
@@ -294,6 +310,15 @@ export function createSandbox(options: SandboxOptions = {}) {
     customer(customerId: string): CustomerView | undefined {
       const customer = customers.get(customerId);
       return customer && view(customer);
+    },
+    /** Changes how a known customer's requests are answered from now on (faults, delays, outcomes); keeps its status. */
+    patchCustomer(customerId: string, patch: BehaviourPatch): CustomerView {
+      const parsed = parseInput(behaviourPatchSchema, patch);
+      const customer = customerFor(customerId);
+      for (const [key, value] of Object.entries(parsed)) {
+        if (value !== undefined) Object.assign(customer, { [key]: structuredClone(value) });
+      }
+      return view(customer);
     },
     /** Sets a status now (e.g. a reversal of FULL_USER) and sends a callback for it. */
     setStatus(customerId: string, update: StatusUpdate): CustomerView {
@@ -327,6 +352,9 @@ export function createSandbox(options: SandboxOptions = {}) {
     const customer = control.customer(request.params.id);
     return customer ?? reply.code(404).send({ error: `Unknown customer ${request.params.id}` });
   });
+  app.patch<{ Params: { id: string } }>(`${CONTROL_PREFIX}/customers/:id`, async (request) =>
+    control.patchCustomer(request.params.id, (request.body ?? {}) as BehaviourPatch),
+  );
   app.post<{ Params: { id: string } }>(`${CONTROL_PREFIX}/customers/:id/status`, async (request) =>
     control.setStatus(request.params.id, request.body as StatusUpdate),
   );

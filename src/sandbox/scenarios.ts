@@ -6,7 +6,9 @@ import { urlSchema } from '../config.js';
 
 /** Faults a POST or GET can be scripted to answer with; `reset` destroys the socket without answering. */
 export const FAULTS = ['500', 'reset', '429', '503'] as const;
-export type Fault = (typeof FAULTS)[number];
+/** A GET may also answer `junk`: HTTP 200 with a body that is not JSON. */
+export const GET_FAULTS = [...FAULTS, 'junk'] as const;
+export type Fault = (typeof GET_FAULTS)[number];
 
 /**
  * How a customer's callbacks go out. `delay` waits `delayMs` first; `reorder` holds each callback until the next one
@@ -46,19 +48,24 @@ export const customerScriptSchema = z.strictObject({
   /** Applied one per accepted verification; the last one repeats. */
   outcomes: z.array(outcomeSchema).min(1).optional(),
   postDelayMs: delaySchema.optional(),
+  /** How long every status read takes to answer (a latency spike while set). */
+  getDelayMs: delaySchema.optional(),
   processingDelayMs: delaySchema.optional(),
   /** Consumed one per POST, before anything else is checked. */
   postFaults: z.array(z.enum(FAULTS)).optional(),
   /** Consumed one per GET. */
-  getFaults: z.array(z.enum(FAULTS)).optional(),
+  getFaults: z.array(z.enum(GET_FAULTS)).optional(),
   /** Consumed one per accepted POST: the verification starts, but the answer is this fault (a lost success). */
   postFaultsAfterAccept: z.array(z.enum(FAULTS)).optional(),
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   /**
    * `no-content` answers an accepted POST with 204. `json` answers 200 with `{"success":true,"data":"..."}`: the spec
    * pairs that body with 204, but an HTTP 204 cannot carry a body, so 200 is the closest a client can receive.
+   * `refusal` answers 200 with `{"success":false,"errors":[...]}` and starts nothing.
    */
-  postResponse: z.enum(['no-content', 'json']).optional(),
+  postResponse: z.enum(['no-content', 'json', 'refusal']).optional(),
+  /** Merged into the status API's `data`, to serve fields of undocumented shapes. */
+  statusDataOverrides: z.record(z.string(), z.unknown()).optional(),
   callbacks: z.strictObject({ mode: z.enum(CALLBACK_MODES), delayMs: delaySchema.optional() }).optional(),
   /** Overrides the sandbox-wide callback URL for this customer; null restores it. */
   callbackUrl: urlSchema.nullable().optional(),
@@ -86,9 +93,11 @@ export interface Customer {
   getFaults: Fault[];
   postFaultsAfterAccept: Fault[];
   postDelayMs: number;
+  getDelayMs: number;
   processingDelayMs: number;
   retryAfterSeconds: number;
-  postResponse: 'no-content' | 'json';
+  postResponse: 'no-content' | 'json' | 'refusal';
+  statusDataOverrides: Record<string, unknown>;
   callbacks: { mode: CallbackMode; delayMs?: number };
   callbackUrl: string | null;
 }
@@ -105,12 +114,14 @@ function scenarioFor(customerId: string, timing: ScenarioTiming): Required<Custo
     kycEndUserErrorMessage: null,
     outcomes: [FULL_USER],
     postDelayMs: 0,
+    getDelayMs: 0,
     processingDelayMs: timing.processingDelayMs,
     postFaults: [],
     getFaults: [],
     postFaultsAfterAccept: [],
     retryAfterSeconds: 1,
     postResponse: 'no-content',
+    statusDataOverrides: {},
     callbacks: { mode: 'normal' },
     callbackUrl: null,
   };
@@ -145,13 +156,24 @@ function scenarioFor(customerId: string, timing: ScenarioTiming): Required<Custo
     case 'slow-':
       return { ...base, postDelayMs: timing.slowPostMs };
     case 'flaky-':
-      return { ...base, postFaults: ['500', 'reset'] };
+      // Only what a client may safely retry: failed reads, and a POST refused with 429 before it was accepted.
+      return { ...base, getFaults: ['500', 'reset'], postFaults: ['429'] };
     case 'nouser-':
       return { ...base, status: null };
     default:
       return base;
   }
 }
+
+/** Body of `PATCH /__sandbox/customers/:id`: changes how the vendor behaves from now on, keeping the status. */
+export const behaviourPatchSchema = customerScriptSchema.omit({
+  status: true,
+  kycProcessingStatus: true,
+  docsMissing: true,
+  kycRejectLabel: true,
+  kycEndUserErrorMessage: true,
+});
+export type BehaviourPatch = z.infer<typeof behaviourPatchSchema>;
 
 /** A customer from its id's scenario, with the fields that `script` sets taken from the script instead. */
 export function createCustomer(customerId: string, script: CustomerScript, timing: ScenarioTiming): Customer {
@@ -173,9 +195,11 @@ export function createCustomer(customerId: string, script: CustomerScript, timin
     getFaults: [...pick('getFaults')],
     postFaultsAfterAccept: [...pick('postFaultsAfterAccept')],
     postDelayMs: pick('postDelayMs'),
+    getDelayMs: pick('getDelayMs'),
     processingDelayMs: pick('processingDelayMs'),
     retryAfterSeconds: pick('retryAfterSeconds'),
     postResponse: pick('postResponse'),
+    statusDataOverrides: { ...pick('statusDataOverrides') },
     callbacks: { ...pick('callbacks') },
     callbackUrl: pick('callbackUrl'),
   };

@@ -44,6 +44,18 @@ export const DEFAULT_TIMING = {
   resubmissionWindow: 7 * 24 * 60 * 60_000,
 } as const;
 export const DEFAULT_MAX_RESUBMISSIONS = 3;
+/**
+ * Timer-driven status checks a run may plan over its deadline. Each costs a billable action and about eight history
+ * events; a run continues as new long before the server's limits, but input that plans more checks than this is
+ * surely a mistake (e.g. `maxCheckInterval: "2m"` over the default 14 days plans 10,080).
+ */
+export const MAX_PLANNED_CHECKS = 2_000;
+/** How soon a dead worker is noticed during the verification request; every read and beat fits well inside it. */
+export const START_HEARTBEAT_TIMEOUT_MS = 30_000;
+/** The whole verification request: a read, the POST (minutes at worst), and a read. */
+export const START_TO_CLOSE_TIMEOUT_MS = 10 * 60_000;
+/** Checks that callbacks trigger are coalesced: at most one in this span, so a flood of callbacks costs little. */
+export const CALLBACK_CHECK_SPACING_MS = 60_000;
 
 export const kycVerificationInputSchema = z
   .strictObject({
@@ -57,6 +69,18 @@ export const kycVerificationInputSchema = z
       })
       .optional(),
     maxResubmissions: z.number().int().min(0).max(20).optional(),
+    /** Set only by the workflow itself when it continues as new; callers never send it. */
+    continued: z
+      .strictObject({
+        step: z.enum(['START', 'AWAIT_RESULT', 'AWAIT_RESUBMISSION']),
+        state: z.custom<KycVerificationState>((value) => typeof value === 'object' && value !== null),
+        callbacksChecked: z.number().int().min(0),
+        lastCallbackCheckAt: z.number().nullable(),
+        callbackChecksSinceRequest: z.number().int().min(0),
+        checkInterval: z.number().int().min(0),
+        resubmitRequested: z.boolean(),
+      })
+      .optional(),
   })
   .superRefine((input, ctx) => {
     const timing = { ...DEFAULT_TIMING, ...input.timing };
@@ -66,6 +90,13 @@ export const kycVerificationInputSchema = z
         path: ['timing', 'maxCheckInterval'],
         message: 'must not be shorter than timing.firstCheckAfter',
       });
+    } else if (timing.deadline / timing.maxCheckInterval > MAX_PLANNED_CHECKS) {
+      const least = Math.ceil(timing.deadline / MAX_PLANNED_CHECKS / 60_000);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timing', 'maxCheckInterval'],
+        message: `plans more than ${MAX_PLANNED_CHECKS} status checks before timing.deadline; use at least ${least}m, or a shorter deadline`,
+      });
     }
   });
 /** Workflow input. Plain JSON, e.g. `{"customerId":"c-1","timing":{"firstCheckAfter":"30s"}}`. */
@@ -73,6 +104,8 @@ export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
 
 export type Phase = 'STARTING' | 'AWAITING_RESULT' | 'AWAITING_RESUBMISSION' | 'COMPLETED';
 export type Outcome = 'VERIFIED' | 'REJECTED' | 'NEEDS_DATA' | 'TIMED_OUT' | 'CANCELLED';
+/** Where the workflow goes next; an Outcome ends it. */
+export type Step = 'START' | 'AWAIT_RESULT' | 'AWAIT_RESUBMISSION' | Outcome;
 
 /** The `kycCallback` signal: a KYC callback's fields, without the hash. A wake-up call, never trusted as a result. */
 export const kycCallbackPayloadSchema = z.looseObject({
@@ -130,7 +163,10 @@ export interface KycVerificationState {
   deadlineAt: string;
   /** Set while awaiting resubmission. */
   resubmitBy: string | null;
-  /** Why the last resubmission was refused by the vendor, if it was. */
+  /**
+   * What went wrong with the last verification request, if anything: refused by the vendor, not sent yet (and when
+   * it is tried again), or sent with its answer lost (an unknown outcome, which is never sent again on its own).
+   */
   lastError: string | null;
 }
 
@@ -160,6 +196,22 @@ export const kycCallbackSignal = defineSignal<[KycCallbackPayload]>('kycCallback
 export const statusQuery = defineQuery<KycVerificationState>('status');
 /** After SOFT_KYC_FAILED and a data fix: run the verification request again. */
 export const resubmitUpdate = defineUpdate<ResubmitResult, []>('resubmit');
+
+/**
+ * `startVerification` failed after its POST may have reached the vendor (5xx, reset, timeout, a worker that died).
+ * The workflow never sends another request for it on its own; it watches the status instead.
+ */
+export const REQUEST_OUTCOME_UNKNOWN = 'KycRequestOutcomeUnknownError';
+
+/** The details of every failure `startVerification` throws. */
+export interface StartFailureDetails {
+  /** `false` only when the request provably never took effect: refused by the vendor, or never left this process. */
+  requestSent: false | 'unknown';
+  httpStatus: number | null;
+  vendorCode: string | null;
+  /** The vendor's Retry-After: nothing is sent again before it has passed. */
+  retryAfterMs: number | null;
+}
 
 /** Failure types a caller must act on; the workflow fails with these, never retrying them. */
 export const FailureTypes = {

@@ -1,6 +1,6 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { KycActivities } from '../activities/index.js';
-import { FailureTypes } from '../shared/contract.js';
+import { FailureTypes, START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from '../shared/contract.js';
 
 /** Failures that retrying cannot fix; everything else Temporal retries with backoff. */
 const nonRetryableErrorTypes = [
@@ -9,11 +9,15 @@ const nonRetryableErrorTypes = [
   FailureTypes.requestRejected,
 ];
 
-/** The verification POST can take minutes: a long start-to-close, and heartbeats to notice a dead worker sooner. */
+/**
+ * The verification POST can take minutes: a long start-to-close, and heartbeats to notice a dead worker sooner.
+ * One attempt per scheduling: a server retry cannot know whether a timed-out attempt's POST reached the vendor, so
+ * the workflow decides, from the failure, whether the request may be sent again (see `classifyStartFailure`).
+ */
 export const startActivities = proxyActivities<KycActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes },
+  startToCloseTimeout: START_TO_CLOSE_TIMEOUT_MS,
+  heartbeatTimeout: START_HEARTBEAT_TIMEOUT_MS,
+  retry: { maximumAttempts: 1 },
   // Cancellation waits until the activity has aborted its request, so nothing is left running at the vendor's door.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });

@@ -20,7 +20,7 @@ export function renderDetails(state: KycVerificationState): string {
   if (state.docsMissing.length) lines.push(`- Missing documents: ${state.docsMissing.join(', ')}`);
   if (state.kycRejectLabel) lines.push(`- Reject label: ${state.kycRejectLabel}`);
   if (state.kycEndUserErrorMessage) lines.push(`- Vendor message: ${state.kycEndUserErrorMessage}`);
-  if (state.lastError) lines.push(`- Last resubmission refused: ${state.lastError}`);
+  if (state.lastError) lines.push(`- Verification request: ${state.lastError}`);
   if (state.lastCallback) {
     lines.push(`- Last callback claimed \`${state.lastCallback.status}\` at ${state.lastCallback.signalledAt}`);
   }

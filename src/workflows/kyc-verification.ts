@@ -1,16 +1,21 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
-  isCancellation,
+  ContinueAsNew,
+  continueAsNew,
   log,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { KycSnapshot } from '../shared/kyc-status.js';
 import {
+  CALLBACK_CHECK_SPACING_MS,
   DEFAULT_MAX_RESUBMISSIONS,
   DEFAULT_TIMING,
   FailureTypes,
@@ -25,14 +30,25 @@ import {
   type KycVerificationResult,
   type KycVerificationState,
   type Outcome,
+  type Step,
   UNCONFIRMED_STATUS,
 } from '../shared/contract.js';
 import { checkActivities, startActivities } from './activity-proxies.js';
+import {
+  classifyStartFailure,
+  isBudgetExhausted,
+  showsNoRequest,
+  startFailureDetails,
+  startRetryDelay,
+  stepAfterUnknownOutcome,
+  stepForStatus,
+} from './decisions.js';
 import { renderDetails } from './details.js';
 import { parseWorkflowInput } from './input.js';
 
-/** Where the workflow goes next; an Outcome ends it. */
-type Step = 'START' | 'AWAIT_RESULT' | 'AWAIT_RESUBMISSION' | Outcome;
+type WaitStep = Exclude<Step, Outcome>;
+/** Callback-triggered checks after each verification request that are never coalesced: progress, then result. */
+const FREE_CALLBACK_CHECKS = 2;
 
 /**
  * Starts one customer's KYC verification at XGateway and returns the final result, confirmed through the status API.
@@ -41,11 +57,11 @@ type Step = 'START' | 'AWAIT_RESULT' | 'AWAIT_RESUBMISSION' | Outcome;
 export async function kycVerificationWorkflow(rawInput: KycVerificationInput): Promise<KycVerificationResult> {
   const input = parseWorkflowInput(kycVerificationInputSchema, rawInput, 'kycVerificationWorkflow');
   const timing = { ...DEFAULT_TIMING, ...input.timing };
-  const startedAt = Date.now();
+  const { customerId, continued } = input;
+  const startedAt = continued ? Date.parse(continued.state.startedAt) : Date.now();
   const deadline = startedAt + timing.deadline;
-  const { customerId } = input;
 
-  const state: KycVerificationState = {
+  const state: KycVerificationState = continued?.state ?? {
     customerId,
     phase: 'STARTING',
     status: null,
@@ -65,9 +81,14 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     resubmitBy: null,
     lastError: null,
   };
-  /** The status the latest callback claims, until a status check has looked at it. */
-  let claim: string | null | undefined;
-  let resubmitRequested = false;
+  /** `state.callbacksReceived` when the status was last read: any callback since then wakes the next check. */
+  let callbacksChecked = continued?.callbacksChecked ?? 0;
+  /** When a callback last triggered a check, and how many did since the last request: to coalesce a flood. */
+  let lastCallbackCheckAt = continued?.lastCallbackCheckAt ?? null;
+  let callbackChecksSinceRequest = continued?.callbackChecksSinceRequest ?? 0;
+  let checkInterval = continued?.checkInterval || timing.firstCheckAfter;
+  let checking = false;
+  let resubmitRequested = continued?.resubmitRequested ?? false;
   let publishedStatus = workflowInfo().typedSearchAttributes.get(kycStatusSearchAttribute);
 
   setHandler(statusQuery, () => state);
@@ -86,7 +107,6 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       receivedAt: callback.receivedAt ?? null,
       signalledAt: iso(Date.now()),
     };
-    claim = callback.status;
     render();
   });
   setHandler(
@@ -98,17 +118,24 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       return { resubmission: state.resubmissions };
     },
     {
+      // Accepting means exactly one verification request follows, so refuse whatever could end the wait otherwise.
       validator: () => {
-        if (state.phase !== 'AWAITING_RESUBMISSION' || resubmitRequested) {
+        if (state.phase !== 'AWAITING_RESUBMISSION') {
           throw new Error(`resubmit is accepted only while awaiting resubmission; the phase is ${state.phase}`);
+        }
+        if (resubmitRequested) throw new Error('resubmit was already accepted; the verification request follows');
+        if (checking) {
+          throw new Error('resubmit is not accepted while a status check runs (it may end the wait); send it again');
+        }
+        if (state.resubmissions >= state.maxResubmissions) {
+          throw new Error(`resubmit refused: all ${state.maxResubmissions} resubmissions are used`);
         }
       },
     },
   );
 
-  /** A callback is news only when it claims something other than what the status API last confirmed. */
-  const claimIsNews = () => claim !== undefined && claim !== state.status;
   const remaining = () => deadline - Date.now();
+  const callbackPending = () => state.callbacksReceived > callbacksChecked;
 
   function apply(snapshot: KycSnapshot): void {
     state.status = snapshot.status;
@@ -132,109 +159,173 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     setCurrentDetails(renderDetails(state));
   }
 
-  function route(): Step {
-    switch (state.status) {
-      case 'FULL_USER':
-        return 'VERIFIED';
-      case 'HARD_KYC_FAILED':
-        return 'REJECTED';
-      case 'SOFT_KYC_FAILED':
-        return 'AWAIT_RESUBMISSION';
-      case 'PENDING_KYC_DATA':
-      case 'KYC_NEEDED':
-        // Nothing is running at the vendor and it waits for data: only the merchant can move this on.
-        return state.kycProcessingStatus === null ? 'AWAIT_RESUBMISSION' : 'AWAIT_RESULT';
-      default:
-        // KYC_PENDING and undocumented statuses are not final: keep watching.
-        return 'AWAIT_RESULT';
+  async function checkStatus(reason: string, byCallback = false): Promise<void> {
+    // This reading answers every callback received so far; one arriving while it runs wakes the next check.
+    callbacksChecked = state.callbacksReceived;
+    if (byCallback) {
+      lastCallbackCheckAt = Date.now();
+      callbackChecksSinceRequest += 1;
     }
-  }
-
-  async function checkStatus(reason: string): Promise<void> {
-    // This reading answers every callback received so far; one arriving while it runs wakes the workflow again.
-    claim = undefined;
-    apply(
-      await checkActivities.checkStatus.executeWithOptions(
-        { summary: `Check KYC status (${reason})`, scheduleToCloseTimeout: Math.max(remaining(), 60_000) },
-        [{ customerId }],
-      ),
-    );
-  }
-
-  async function start(): Promise<Step> {
-    state.phase = 'STARTING';
-    state.attempts += 1;
-    state.resubmitBy = null;
-    render();
-    const isResubmission = state.attempts > 1;
-    claim = undefined;
+    checking = true;
     try {
-      const { outcome, snapshot } = await startActivities.startVerification.executeWithOptions(
-        {
-          summary: isResubmission ? `Resubmit KYC verification (#${state.resubmissions})` : 'Start KYC verification',
-          scheduleToCloseTimeout: Math.max(remaining(), 60_000),
-        },
-        [{ customerId }],
+      apply(
+        await checkActivities.checkStatus.executeWithOptions(
+          { summary: `Check KYC status (${reason})`, scheduleToCloseTimeout: Math.max(remaining(), 60_000) },
+          [{ customerId }],
+        ),
       );
-      apply(snapshot);
-      state.lastError = null;
-      log.info('KYC verification request done', { customerId, outcome, status: snapshot.status });
-    } catch (error) {
-      // A refused resubmission (e.g. data still missing) goes back to waiting for one; a refused first start fails.
-      const type = failureType(error);
-      if (!isResubmission || type !== FailureTypes.requestRejected) throw error;
-      state.lastError = failureMessage(error);
-      return 'AWAIT_RESUBMISSION';
+    } finally {
+      checking = false;
     }
-    return route();
+  }
+
+  /**
+   * Waits until `until`, a callback, or `other()`. After each verification request the vendor reports progress and
+   * then a result, so the first two callback-triggered checks run at once; later ones wait out a minute since the
+   * last, so that a flood of (replayed) callbacks costs one status read a minute at most.
+   */
+  async function waitForNews(
+    until: number,
+    summary: string,
+    other: () => boolean = () => false,
+  ): Promise<'callback' | 'other' | 'timeout'> {
+    const woken = await condition(() => other() || callbackPending(), Math.max(until - Date.now(), 1), { summary });
+    if (other()) return 'other';
+    if (!woken) return 'timeout';
+    const spaced = callbackChecksSinceRequest >= FREE_CALLBACK_CHECKS && lastCallbackCheckAt !== null;
+    const spacedUntil = spaced ? Math.min((lastCallbackCheckAt ?? 0) + CALLBACK_CHECK_SPACING_MS, until) : 0;
+    if (spacedUntil > Date.now()) {
+      const summary = 'Coalesce callbacks: at most one status check a minute';
+      if (await condition(other, spacedUntil - Date.now(), { summary })) return 'other';
+    }
+    return 'callback';
+  }
+
+  /** Hands over to a fresh run when the history grows long; only ever at a resting point. */
+  async function continueAsNewIfSuggested(step: WaitStep): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    log.info('Continuing as new', { customerId, step, events: workflowInfo().historyLength });
+    await continueAsNew<typeof kycVerificationWorkflow>({
+      customerId,
+      timing,
+      maxResubmissions: state.maxResubmissions,
+      // Callbacks and a resubmit that arrive during the hand-over are carried in these counters and flags.
+      continued: {
+        step,
+        state,
+        callbacksChecked,
+        lastCallbackCheckAt,
+        callbackChecksSinceRequest,
+        checkInterval,
+        resubmitRequested,
+      },
+    });
+  }
+
+  async function start(resumed: boolean): Promise<Step> {
+    state.phase = 'STARTING';
+    if (!resumed) state.attempts += 1;
+    state.resubmitBy = null;
+    lastCallbackCheckAt = null;
+    callbackChecksSinceRequest = 0;
+    const isResubmission = state.attempts > 1;
+    for (let retry = 0; ; retry += 1) {
+      render();
+      callbacksChecked = state.callbacksReceived;
+      try {
+        const { outcome, snapshot } = await startActivities.startVerification.executeWithOptions(
+          {
+            summary: isResubmission ? `Resubmit KYC verification (#${state.resubmissions})` : 'Start KYC verification',
+            scheduleToCloseTimeout: Math.max(remaining(), 60_000),
+          },
+          [{ customerId }],
+        );
+        state.lastError = null;
+        if (snapshot) apply(snapshot);
+        else await checkStatus('after the verification request');
+        log.info('KYC verification request done', { customerId, outcome, status: state.status });
+        return stepForStatus(state);
+      } catch (error) {
+        if (stopping(error)) throw error;
+        const kind = classifyStartFailure(error);
+        if (kind === 'REFUSED') {
+          // A refused resubmission (e.g. data still missing) goes back to waiting for one; a refused first start fails.
+          if (!isResubmission || failureType(error) !== FailureTypes.requestRejected) throw error;
+          state.lastError = `Resubmission refused: ${failureMessage(error)}`;
+          return 'AWAIT_RESUBMISSION';
+        }
+        if (kind === 'UNKNOWN') return afterUnknownOutcome(error);
+        // Provably not sent: try again after a pause, as a retry policy would, and never before Retry-After.
+        const details = error instanceof ActivityFailure ? startFailureDetails(error) : undefined;
+        const delay = Math.min(startRetryDelay(retry, details?.retryAfterMs ?? null), remaining());
+        if (delay <= 0) return 'TIMED_OUT';
+        state.lastError = `Not sent yet (${failureMessage(error)}); trying again at ${iso(Date.now() + delay)}`;
+        render();
+        await sleep(delay, { summary: 'Wait before sending the verification request again' });
+        if (remaining() <= 0) return 'TIMED_OUT';
+        await continueAsNewIfSuggested('START');
+      }
+    }
+  }
+
+  /** The request may have reached the vendor: watch the status, and never send it again without `resubmit`. */
+  async function afterUnknownOutcome(error: unknown): Promise<Step> {
+    const lost = failureMessage(error);
+    log.warn('KYC verification request outcome unknown', { customerId, error: lost });
+    await checkStatus('verification request outcome unknown');
+    state.lastError = showsNoRequest(state)
+      ? `Outcome unknown: ${lost}. The status shows no sign that the request landed; send resubmit to send it again.`
+      : null;
+    return stepAfterUnknownOutcome(state);
   }
 
   async function awaitResult(): Promise<Step> {
     state.phase = 'AWAITING_RESULT';
-    let interval = timing.firstCheckAfter;
     for (;;) {
       if (remaining() <= 0) return 'TIMED_OUT';
-      const wait = Math.min(interval, remaining());
-      state.nextCheckAt = iso(Date.now() + wait);
+      await continueAsNewIfSuggested('AWAIT_RESULT');
+      const due = Date.now() + Math.min(checkInterval, remaining());
+      state.nextCheckAt = iso(due);
       render();
-      const woken = await condition(claimIsNews, wait, { summary: 'Wait for the KYC callback or the next check' });
-      await checkStatus(woken ? 'callback received' : 'no callback yet');
+      const news = await waitForNews(due, 'Wait for the KYC callback or the next check');
+      const byCallback = news === 'callback';
+      await checkStatus(byCallback ? 'callback received' : 'no callback yet', byCallback);
       // A status that lasted less than the first wait is never published: this saves an upsert on the happy path.
-      if (!woken) publishStatus();
-      const next = route();
+      if (!byCallback) publishStatus();
+      const next = stepForStatus(state);
       if (next !== 'AWAIT_RESULT') return next;
       // A callback the status API did not (yet) confirm may be ahead of it: look again soon, not hours later.
-      interval = woken ? timing.firstCheckAfter : Math.min(interval * 2, timing.maxCheckInterval);
+      checkInterval = byCallback ? timing.firstCheckAfter : Math.min(checkInterval * 2, timing.maxCheckInterval);
     }
   }
 
-  async function awaitResubmission(): Promise<Step> {
+  async function awaitResubmission(resumed: boolean): Promise<Step> {
     state.phase = 'AWAITING_RESUBMISSION';
     publishStatus();
-    if (state.resubmissions >= state.maxResubmissions) return 'NEEDS_DATA';
-    const windowEnd = Math.min(Date.now() + timing.resubmissionWindow, deadline);
+    if (state.resubmissions >= state.maxResubmissions && !resubmitRequested) return 'NEEDS_DATA';
+    const windowEnd =
+      resumed && state.resubmitBy
+        ? Date.parse(state.resubmitBy)
+        : Math.min(Date.now() + timing.resubmissionWindow, deadline);
     state.resubmitBy = iso(windowEnd);
     for (;;) {
+      await continueAsNewIfSuggested('AWAIT_RESUBMISSION');
       render();
-      const waitMs = windowEnd - Date.now();
-      const woken =
-        waitMs > 0 &&
-        (await condition(() => resubmitRequested || claimIsNews(), waitMs, {
-          summary: 'Wait for the merchant to resubmit',
-        }));
-      if (!woken) {
-        // The outcome rests on a fresh reading: the data may have been fixed without a callback reaching us.
-        await checkStatus('resubmission window over');
-        const next = route();
-        return next === 'AWAIT_RESUBMISSION' ? 'NEEDS_DATA' : next;
-      }
-      if (resubmitRequested) {
+      const news = await waitForNews(windowEnd, 'Wait for the merchant to resubmit', () => resubmitRequested);
+      if (news === 'other') {
         resubmitRequested = false;
         return 'START';
       }
+      if (news === 'timeout') {
+        // The outcome rests on a fresh reading: the data may have been fixed without a callback reaching us.
+        await checkStatus('resubmission window over');
+        const next = stepForStatus(state);
+        return next === 'AWAIT_RESUBMISSION' ? 'NEEDS_DATA' : next;
+      }
       // The vendor reports a change while we wait (e.g. data fixed through another channel): confirm it.
-      await checkStatus('callback while awaiting resubmission');
-      const next = route();
+      await checkStatus('callback while awaiting resubmission', true);
+      const next = stepForStatus(state);
       if (next !== 'AWAIT_RESUBMISSION') return next;
     }
   }
@@ -242,6 +333,7 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   function complete(outcome: Outcome): KycVerificationResult {
     state.phase = 'COMPLETED';
     state.nextCheckAt = null;
+    state.resubmitBy = null;
     publishStatus();
     render();
     log.info('KYC verification completed', { customerId, outcome, status: state.status });
@@ -260,19 +352,27 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
     };
   }
 
-  ensureSearchAttributes(customerId);
+  /** Why the run stops decides its outcome, not the failure that happened to be in flight. */
+  function stopping(error: unknown): boolean {
+    return error instanceof ContinueAsNew || CancellationScope.current().consideredCancelled || remaining() <= 0;
+  }
+
+  if (!continued) ensureSearchAttributes(customerId);
   publishedStatus ??= UNCONFIRMED_STATUS;
-  let step: Step = 'START';
+  let step: Step = continued?.step ?? 'START';
+  let resumed = continued !== undefined;
   try {
-    while (step === 'START' || step === 'AWAIT_RESULT' || step === 'AWAIT_RESUBMISSION') {
-      if (step === 'START') step = await start();
+    for (;;) {
+      if (step === 'START') step = await start(resumed);
       else if (step === 'AWAIT_RESULT') step = await awaitResult();
-      else step = await awaitResubmission();
+      else if (step === 'AWAIT_RESUBMISSION') step = await awaitResubmission(resumed);
+      else return complete(step);
+      resumed = false;
     }
-    return complete(step);
   } catch (error) {
-    if (isCancellation(error)) return complete('CANCELLED');
-    if (isTimeout(error)) return complete('TIMED_OUT');
+    if (error instanceof ContinueAsNew) throw error;
+    if (CancellationScope.current().consideredCancelled) return complete('CANCELLED');
+    if (remaining() <= 0 || isBudgetExhausted(error)) return complete('TIMED_OUT');
     throw asWorkflowFailure(error);
   }
 }
@@ -297,12 +397,8 @@ function failureType(error: unknown): string | undefined {
 }
 
 function failureMessage(error: unknown): string {
-  return error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
-}
-
-/** The deadline ran out while an activity was still retrying. */
-function isTimeout(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause?.name === 'TimeoutFailure';
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A caller-fixable activity failure fails the workflow with the same named type, so callers can match on it. */

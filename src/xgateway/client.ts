@@ -4,12 +4,13 @@ import type { KycSnapshot } from '../shared/kyc-status.js';
 import {
   XGatewayBadResponseError,
   XGatewayNetworkError,
+  XGatewayNotReachedError,
   XGatewayRequestRejectedError,
   XGatewayUnauthorizedError,
   XGatewayUnavailableError,
   type XGatewayError,
 } from './errors.js';
-import { errorBodySchema, kycStatusResponseSchema } from './schemas.js';
+import { errorBodySchema, kycStatusResponseSchema, readKycStatusData, refusalBodySchema } from './schemas.js';
 
 export interface XGatewayClientOptions {
   /** Includes `/api/v2`, as in the vendor's docs. */
@@ -24,6 +25,11 @@ export interface XGatewayClientOptions {
 export interface RequestOptions {
   /** Aborts the request, e.g. when Temporal cancels the activity. */
   signal?: AbortSignal;
+}
+
+/** A status reading, plus the informative fields that had an undocumented shape and were left out. */
+export interface KycStatusReading extends KycSnapshot {
+  unreadable: string[];
 }
 
 export type XGatewayClient = ReturnType<typeof createXGatewayClient>;
@@ -42,7 +48,7 @@ export function createXGatewayClient(options: XGatewayClientOptions) {
 
   return {
     /** `GET /customer/{id}/bank-transfer/kyc`: the source of truth. */
-    async getKycStatus(customerId: string, request: RequestOptions = {}): Promise<KycSnapshot> {
+    async getKycStatus(customerId: string, request: RequestOptions = {}): Promise<KycStatusReading> {
       const response = await send(() =>
         http.get(path(customerId, ''), { timeout: { request: options.getTimeoutMs }, signal: request.signal }),
       );
@@ -57,10 +63,8 @@ export function createXGatewayClient(options: XGatewayClientOptions) {
       const { data } = parsed.data;
       return {
         status: data.status,
-        kycProcessingStatus: data.kycProcessingStatus,
-        docsMissing: data.docsMissing,
-        kycRejectLabel: data.kycRejectLabel,
-        kycEndUserErrorMessage: data.kycEndUserErrorMessage,
+        kycProcessingStatus: data.kycProcessingStatus ?? null,
+        ...readKycStatusData(data),
         checkedAt: new Date().toISOString(),
       };
     },
@@ -73,11 +77,23 @@ export function createXGatewayClient(options: XGatewayClientOptions) {
           signal: request.signal,
         }),
       );
-      // The vendor documents 204, with or without a JSON body; any 2xx means started.
+      // The vendor documents 204, with or without a JSON body; a 2xx means started unless its body says otherwise.
       if (response.statusCode < 200 || response.statusCode >= 300) throw errorFor(response, 'verification request');
+      const refusal = refusalBodySchema.safeParse(parseJson(response.body));
+      if (refusal.success) {
+        const first = refusal.data.errors?.[0];
+        const detail = first ? `${first.code}: ${first.message}` : 'no error given';
+        throw new XGatewayRequestRejectedError(
+          `XGateway verification request answered HTTP ${response.statusCode} with success false (${detail})`,
+          response.statusCode,
+          first?.code,
+        );
+      }
     },
   };
 }
+
+const NOT_REACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 async function send(request: () => Promise<Response<string>>): Promise<Response<string>> {
   try {
@@ -88,7 +104,10 @@ async function send(request: () => Promise<Response<string>>): Promise<Response<
       if (error.name === 'AbortError' || error.code === 'ERR_ABORTED') {
         throw Object.assign(new Error('XGateway request aborted'), { name: 'AbortError' });
       }
-      throw new XGatewayNetworkError(`XGateway request failed: ${error.code ?? error.name} (${error.message})`);
+      const message = `XGateway request failed: ${error.code ?? error.name} (${error.message})`;
+      // Refused or unresolvable before any byte left: the only network failures that prove the vendor saw nothing.
+      if (NOT_REACHED_CODES.has(error.code)) throw new XGatewayNotReachedError(message);
+      throw new XGatewayNetworkError(message);
     }
     throw error;
   }
@@ -117,11 +136,15 @@ function errorFor(response: Response<string>, what: string): XGatewayError {
   return new XGatewayBadResponseError(message, status);
 }
 
-/** Retry-After as seconds or an HTTP date; capped so a hostile value cannot park an activity for days. */
+/**
+ * Retry-After as seconds or an HTTP date. Honoured in full: the vendor must not be called before it has passed. The
+ * verification's deadline bounds the wait (the retry then ends with the run's timeout), and the cap only keeps the
+ * value a valid duration.
+ */
 function retryAfterMs(response: Response<string>): number | undefined {
   const header = response.headers['retry-after'];
   if (!header) return undefined;
   const seconds = Number(header);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 15 * 60_000) : undefined;
+  return Number.isFinite(ms) && ms > 0 ? Math.ceil(Math.min(ms, 366 * 86_400_000)) : undefined;
 }

@@ -32,8 +32,13 @@ export class XGatewayUnavailableError extends XGatewayError {
   readonly retryable = true;
 }
 
-/** Timeouts, resets, DNS and TLS failures: the request may or may not have reached the vendor. */
+/** Timeouts, resets and TLS failures: the request may or may not have reached the vendor. */
 export class XGatewayNetworkError extends XGatewayError {
+  readonly retryable = true;
+}
+
+/** Connection refused, or a DNS failure before connecting: the request provably never left this process. */
+export class XGatewayNotReachedError extends XGatewayError {
   readonly retryable = true;
 }
 

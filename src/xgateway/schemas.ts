@@ -12,22 +12,65 @@ export const docsMissingSchema = z
   .nullish()
   .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType)));
 
-export const kycStatusDataSchema = z.looseObject({
-  id: z.string().nullish(),
-  status: z.string().nullable(),
-  kycProcessingStatus: nullableText,
-  docsMissing: docsMissingSchema,
-  kycRejectLabel: nullableText,
-  kycEndUserErrorMessage: nullableText,
+/**
+ * A status API answer. Only `status` and `kycProcessingStatus` are strict: every decision rests on them. The rest of
+ * `data` is read field by field (see `readKycStatusData`), so one odd field never stalls a verification.
+ */
+export const kycStatusResponseSchema = z.looseObject({
+  success: z.literal(true),
+  data: z.looseObject({
+    status: z.string().max(200).nullable(),
+    kycProcessingStatus: z.string().max(200).nullish(),
+  }),
 });
 
-export const kycStatusResponseSchema = z.looseObject({ success: z.literal(true), data: kycStatusDataSchema });
+export interface KycStatusDetails {
+  docsMissing: string[];
+  kycRejectLabel: string | null;
+  kycEndUserErrorMessage: string | null;
+  /** Fields (or items) that had an undocumented shape and were left out. */
+  unreadable: string[];
+}
+
+const docItemSchema = z.union([z.string(), z.looseObject({ docType: z.string() })]);
+/** A label is documented as a comma-separated string; a list of strings reads as the same. */
+const labelSchema = z.union([z.string(), z.array(z.string()).transform((labels) => labels.join(', '))]).nullish();
+
+/** Keeps what can be read of the informative fields, and names what could not. */
+export function readKycStatusData(data: Record<string, unknown>): KycStatusDetails {
+  const unreadable: string[] = [];
+  const docsMissing: string[] = [];
+  const docs = data.docsMissing;
+  if (Array.isArray(docs)) {
+    docs.forEach((item: unknown, index) => {
+      const parsed = docItemSchema.safeParse(item);
+      if (parsed.success) docsMissing.push(typeof parsed.data === 'string' ? parsed.data : parsed.data.docType);
+      else unreadable.push(`docsMissing[${index}]`);
+    });
+  } else if (docs !== null && docs !== undefined) {
+    unreadable.push('docsMissing');
+  }
+  const text = (field: 'kycRejectLabel' | 'kycEndUserErrorMessage'): string | null => {
+    const parsed = labelSchema.safeParse(data[field]);
+    if (parsed.success) return parsed.data ?? null;
+    unreadable.push(field);
+    return null;
+  };
+  return {
+    docsMissing,
+    kycRejectLabel: text('kycRejectLabel'),
+    kycEndUserErrorMessage: text('kycEndUserErrorMessage'),
+    unreadable,
+  };
+}
 
 export const errorBodySchema = z.looseObject({
   success: z.literal(false),
   errors: z.array(z.looseObject({ code: z.string(), message: z.string() })),
 });
-export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** A 2xx answer that still says no: `success: false`, with or without the documented error list. */
+export const refusalBodySchema = errorBodySchema.partial({ errors: true });
 
 /** A KYC callback body. Unknown extra fields are tolerated; the known ones must have the documented types. */
 export const kycCallbackBodySchema = z.looseObject({

@@ -1,48 +1,69 @@
-// A whole KYC stack for one test file: the real dev server, the sandbox over HTTP, a forwarder that turns the
-// sandbox's callbacks into signals (as the receiver does), and a worker per test on its own task queue.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// A whole KYC stack for one test file: the real dev server, the sandbox over HTTP, the real callback receiver that
+// turns the sandbox's callbacks into signals, and a worker per test on its own task queue.
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
-import { SANDBOX_API_KEY } from '../../src/sandbox/defaults.js';
 import {
-  kycCallbackSignal,
   statusQuery,
-  verificationWorkflowId,
   type KycVerificationInput,
   type KycVerificationState,
   type Phase,
 } from '../../src/shared/contract.js';
+import { createWebhookLogger } from '../../src/webhook/logger.js';
+import { createWebhookMetrics } from '../../src/webhook/metrics.js';
+import { CALLBACK_PATH, createWebhookServer } from '../../src/webhook/server.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
 import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './temporal.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
+export interface KycWorkerOptions {
+  apiKey?: string;
+  /** The worker's POST timeout; short ones make a lost answer by our own timeout. */
+  postTimeoutMs?: number;
+  /** The worker's XGateway base URL; by default the sandbox. */
+  baseUrl?: string;
+}
+
 export interface KycStack {
-  temporal: TemporalTestContext;
+  temporal: Pick<TemporalTestContext, 'client' | 'nativeConnection'>;
   client: Client;
   sandbox: Sandbox;
   bundle: WorkflowBundleWithSourceMap;
+  /** Keys of this run: the sandbox expects the API key and signs callbacks with the secret key. */
+  keys: { apiKey: string; secretKey: string };
   /** Runs `fn` with a fresh worker on a fresh task queue. */
   withKycWorker<T>(
     fn: (ctx: {
       taskQueue: string;
       start: (input: KycVerificationInput) => ReturnType<typeof startKycVerification>;
     }) => Promise<T>,
-    options?: { apiKey?: string },
+    options?: KycWorkerOptions,
   ): Promise<T>;
   close(): Promise<void>;
 }
 
-export async function createKycStack(): Promise<KycStack> {
-  const temporal = await connectTestTemporal();
+/**
+ * Builds the stack on the given Temporal (by default the run's dev server). The receiver records unmatched callbacks
+ * on a task queue no worker polls: tests that need them run their own worker.
+ */
+export async function createKycStack(options: { temporal?: TemporalTestContext } = {}): Promise<KycStack> {
+  const temporal = options.temporal ?? (await connectTestTemporal());
   const { client } = temporal;
-  const forwarder = await startForwarder(client);
-  const sandbox = createSandbox({ processingDelayMs: 300, callbackRetryBaseMs: 50, callbackUrl: forwarder.url });
+  const keys = { apiKey: `api-${randomUUID()}`, secretKey: `secret-${randomUUID()}` };
+  const receiver = await startReceiver(client, keys.secretKey);
+  const sandbox = createSandbox({
+    processingDelayMs: 300,
+    callbackRetryBaseMs: 50,
+    callbackUrl: receiver.url,
+    apiKey: keys.apiKey,
+    secretKey: keys.secretKey,
+  });
   await sandbox.start();
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
 
@@ -51,14 +72,10 @@ export async function createKycStack(): Promise<KycStack> {
     client,
     sandbox,
     bundle,
-    async withKycWorker(fn, { apiKey = SANDBOX_API_KEY } = {}) {
+    keys,
+    async withKycWorker(fn, { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = {}) {
       const taskQueue = uniqueTaskQueue('kyc');
-      const xgateway = createXGatewayClient({
-        baseUrl: sandbox.url,
-        apiKey,
-        postTimeoutMs: 60_000,
-        getTimeoutMs: 5_000,
-      });
+      const xgateway = createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 });
       const worker = await Worker.create({
         connection: temporal.nativeConnection,
         taskQueue,
@@ -71,34 +88,25 @@ export async function createKycStack(): Promise<KycStack> {
     },
     async close() {
       await sandbox.close();
-      await new Promise((resolve) => forwarder.server.close(resolve));
-      await temporal.close();
+      await receiver.app.close();
+      if (!options.temporal) await temporal.close();
     },
   };
 }
 
-/** The receiver's job in miniature: callback body in, `kycCallback` signal out (without the hash). */
-async function startForwarder(client: Client): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const { hash: _hash, ...callback } = JSON.parse(body) as {
-        hash: string;
-        customerId: string;
-        status: string | null;
-      };
-      client.workflow
-        .getHandle(verificationWorkflowId(callback.customerId))
-        .signal(kycCallbackSignal, { ...callback, receivedAt: new Date().toISOString() })
-        .then(
-          () => response.writeHead(200).end(),
-          (error: unknown) => response.writeHead(error instanceof WorkflowNotFoundError ? 200 : 503).end(),
-        );
-    });
+/** The production receiver on a free port, quiet. */
+async function startReceiver(client: Client, secretKey: string): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createWebhookServer({
+    client,
+    taskQueue: uniqueTaskQueue('unmatched'),
+    secretKeys: [secretKey],
+    metrics: createWebhookMetrics(),
+    logger: createWebhookLogger({ level: 'silent' }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks/kyc` };
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('receiver has no address');
+  return { app, url: `http://127.0.0.1:${address.port}${CALLBACK_PATH}` };
 }
 
 const quietLogger = {

@@ -1,0 +1,72 @@
+// Pure decisions of the verification workflow: no Temporal calls, so each is table-tested on its own.
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { FailureTypes, type StartFailureDetails, type Step } from '../shared/contract.js';
+import { STARTABLE_STATUSES, type KycSnapshot } from '../shared/kyc-status.js';
+
+type Reading = Pick<KycSnapshot, 'status' | 'kycProcessingStatus'>;
+
+/** Which step follows a confirmed status. */
+export function stepForStatus({ status, kycProcessingStatus }: Reading): Step {
+  switch (status) {
+    case 'FULL_USER':
+      return 'VERIFIED';
+    case 'HARD_KYC_FAILED':
+      return 'REJECTED';
+    case 'SOFT_KYC_FAILED':
+      return 'AWAIT_RESUBMISSION';
+    case 'PENDING_KYC_DATA':
+    case 'KYC_NEEDED':
+      // Nothing is running at the vendor and it waits for data: only the merchant can move this on.
+      return kycProcessingStatus === null ? 'AWAIT_RESUBMISSION' : 'AWAIT_RESULT';
+    default:
+      // KYC_PENDING and undocumented statuses are not final: keep watching.
+      return 'AWAIT_RESULT';
+  }
+}
+
+/** Nothing runs at the vendor, and the POST could be sent from this status: no sign that a request landed. */
+export function showsNoRequest({ status, kycProcessingStatus }: Reading): boolean {
+  return kycProcessingStatus === null && STARTABLE_STATUSES.includes(status);
+}
+
+/** The step after a request whose answer was lost: with no sign that it landed, the merchant decides (`resubmit`). */
+export function stepAfterUnknownOutcome(reading: Reading): Step {
+  return showsNoRequest(reading) ? 'AWAIT_RESUBMISSION' : stepForStatus(reading);
+}
+
+/**
+ * How a failed `startVerification` is handled:
+ * - `REFUSED`: the vendor said no, or a precondition is missing; retrying the same request cannot help.
+ * - `NOT_SENT`: nothing reached the vendor; the same request may be sent again after a pause.
+ * - `UNKNOWN`: the request may have taken effect; it is never sent again without the merchant's `resubmit`.
+ * Anything not proven otherwise (a timeout, a worker that died, an unexpected error) is `UNKNOWN`.
+ */
+export function classifyStartFailure(error: unknown): 'REFUSED' | 'NOT_SENT' | 'UNKNOWN' {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return 'UNKNOWN';
+  const { type } = error.cause;
+  if (type === FailureTypes.preconditionMissing || type === FailureTypes.unauthorized) return 'REFUSED';
+  if (type === FailureTypes.requestRejected) return 'REFUSED';
+  return startFailureDetails(error)?.requestSent === false ? 'NOT_SENT' : 'UNKNOWN';
+}
+
+export function startFailureDetails(error: ActivityFailure): StartFailureDetails | undefined {
+  const details = error.cause instanceof ApplicationFailure ? error.cause.details?.[0] : undefined;
+  return typeof details === 'object' && details !== null ? (details as StartFailureDetails) : undefined;
+}
+
+/** The pause before sending a request that provably did not go out: as a retry policy would, never before Retry-After. */
+export function startRetryDelay(retry: number, retryAfterMs: number | null): number {
+  const backoff = Math.min(1_000 * 2 ** Math.min(retry, 16), 5 * 60_000);
+  return Math.max(backoff, retryAfterMs ?? 0);
+}
+
+/**
+ * The budget of an activity ran out while it still retried. The server then ends the retries with `retryState`
+ * TIMEOUT and the last attempt's failure as the cause (not a TimeoutFailure), or with a schedule-to-close timeout.
+ */
+export function isBudgetExhausted(error: unknown): boolean {
+  if (!(error instanceof ActivityFailure)) return false;
+  if (error.retryState === RetryState.TIMEOUT) return true;
+  return error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE';
+}

@@ -1,0 +1,318 @@
+// Exactly one verification request per start or resubmission, and an outcome that follows from why the run stopped,
+// whatever the vendor and the clock do. Each case here failed against the workflow before its fix.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
+import type { CustomerScript } from '../src/sandbox/scenarios.js';
+import { createKycStack, eventually, waitForPhase, type KycStack, type KycWorkerOptions } from './helpers/kyc.js';
+
+const EventType = proto.api.enums.v1.EventType;
+/** So long that only a callback can end a wait within a test. */
+const CALLBACK_ONLY = { firstCheckAfter: '10m' };
+
+let stack: KycStack;
+beforeAll(async () => void (stack = await createKycStack()));
+afterAll(async () => stack.close());
+
+let counter = 0;
+const customer = (prefix: string) => `${prefix}once-${process.pid}-${Date.now()}-${++counter}`;
+
+const requests = (customerId: string, method: 'GET' | 'POST') =>
+  stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === method);
+const acceptedPosts = (customerId: string) => requests(customerId, 'POST').filter((r) => r.accepted).length;
+
+/** Resolves once the sandbox holds a status read of this customer that it has not answered yet. */
+const readInFlight = (customerId: string) =>
+  eventually(
+    async () => (requests(customerId, 'GET').some((r) => r.answeredAt === null) ? true : undefined),
+    'a status read in flight',
+  );
+
+async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? []).filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus',
+  ).length;
+}
+
+describe('a verification request whose answer was lost is never sent again on its own', () => {
+  const losses: [string, CustomerScript, KycWorkerOptions][] = [
+    ['a 500 after acceptance', { postFaultsAfterAccept: ['500'], postDelayMs: 300 }, {}],
+    ['a reset after acceptance', { postFaultsAfterAccept: ['reset'], postDelayMs: 300 }, {}],
+    ['our own timeout', { postDelayMs: 3_000 }, { postTimeoutMs: 1_000 }],
+  ];
+  const cases = ['SOFT_KYC_FAILED', 'PENDING_KYC_DATA', 'KYC_PENDING'].flatMap((status) =>
+    losses.map(([loss, script, worker]) => [status, loss, script, worker] as const),
+  );
+
+  it.each(cases)('from %s, lost by %s, the status back where it started', async (status, _loss, script, worker) => {
+    const customerId = customer('approve-');
+    // The vendor accepts and ends the verification where it started within 50 ms; the answer, lost, comes later.
+    stack.sandbox.scriptCustomer(customerId, {
+      status,
+      outcomes: [{ status }, { status: 'FULL_USER' }],
+      processingDelayMs: 50,
+      ...script,
+    });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const state = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'AWAITING_RESUBMISSION' && s.lastError ? s : undefined;
+      }, 'the unknown outcome, shown');
+      expect(state.lastError).toMatch(/Outcome unknown: .*no sign that the request landed; send resubmit/);
+      expect(state).toMatchObject({ status, kycProcessingStatus: null, attempts: 1 });
+      expect(acceptedPosts(customerId)).toBe(1);
+
+      // The merchant decides: an explicit resubmit sends exactly one more request.
+      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2, resubmissions: 1 });
+      expect(acceptedPosts(customerId)).toBe(2);
+    }, worker);
+  });
+
+  it('moves on without resubmit when the status shows that the lost request landed', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { postFaultsAfterAccept: ['503'], processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const state = await waitForPhase(handle, 'AWAITING_RESULT');
+      expect(state).toMatchObject({ status: 'KYC_PENDING', kycProcessingStatus: 'VERIFICATION_IN_PROGRESS' });
+      expect(state.lastError).toBeNull();
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('sends again a request that provably never left: refused with 429, not before Retry-After', async () => {
+    const customerId = customer('approve-');
+    // 3 s is longer than the workflow's own first pause (1 s), so only Retry-After explains the gap.
+    stack.sandbox.scriptCustomer(customerId, { postFaults: ['429'], retryAfterSeconds: 3 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      const [refused, accepted] = requests(customerId, 'POST');
+      expect(refused).toMatchObject({ statusCode: 429 });
+      expect(accepted).toMatchObject({ accepted: true });
+      const gap = Date.parse(accepted?.time ?? '') - Date.parse(refused?.answeredAt ?? '');
+      expect(gap).toBeGreaterThanOrEqual(3_000 - 1);
+    });
+  });
+
+  it('fails the first start on a 2xx whose body says success false, sending nothing more', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { postResponse: 'refusal' });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: { ...CALLBACK_ONLY, resubmissionWindow: '2s' } });
+      await expect(handle.result()).rejects.toMatchObject({
+        cause: { type: 'XGatewayRequestRejectedError', message: expect.stringMatching(/success false/) },
+      });
+      expect(requests(customerId, 'POST')).toHaveLength(1);
+      expect(acceptedPosts(customerId)).toBe(0);
+    });
+  });
+});
+
+describe('resubmit is accepted only when it leads to exactly one request', () => {
+  it('refuses a resubmit while the end-of-window check runs, and ends NEEDS_DATA with no POST', async () => {
+    const customerId = customer('soft-');
+    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode: 'drop' } });
+    await stack.withKycWorker(async ({ start }) => {
+      // No callbacks: a timer check finds SOFT_KYC_FAILED, and only the window's end moves the run on.
+      const timing = { firstCheckAfter: '1s', deadline: '1h', resubmissionWindow: '2s' };
+      const handle = await start({ customerId, timing });
+      await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 3_000 });
+      await readInFlight(customerId);
+      const refusal = handle.executeUpdate(resubmitUpdate);
+      await expect(refusal).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(refusal).rejects.toMatchObject({ cause: { message: expect.stringMatching(/status check runs/) } });
+      expect(await handle.result()).toMatchObject({ outcome: 'NEEDS_DATA', resubmissions: 0 });
+      expect(acceptedPosts(customerId)).toBe(1);
+    });
+  });
+
+  it('refuses a resubmit while a callback-triggered check runs, so no request fires later unasked', async () => {
+    const customerId = customer('soft-');
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 2_000 });
+      await handle.signal(kycCallbackSignal, { customerId, status: 'KYC_PENDING', kycProcessingStatus: null });
+      await readInFlight(customerId);
+      await expect(handle.executeUpdate(resubmitUpdate)).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/status check runs/) },
+      });
+      // Back at rest, nothing is pending: the run waits for a resubmit that is asked for now.
+      const state = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'AWAITING_RESUBMISSION' && (s.lastCheckAt ?? '') > s.lastCallback!.signalledAt
+          ? s
+          : undefined;
+      }, 'the check to end');
+      expect(state.resubmissions).toBe(0);
+      expect(acceptedPosts(customerId)).toBe(1);
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 0 });
+      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      await expect(handle.executeUpdate(resubmitUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', resubmissions: 1, attempts: 2 });
+      expect(acceptedPosts(customerId)).toBe(2);
+    });
+  });
+});
+
+describe('why the run stopped decides the outcome', () => {
+  it('gives CANCELLED when a cancel meets a status read that then fails', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 2_000, getFaults: Array(20).fill('503') });
+      await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
+      await readInFlight(customerId);
+      await handle.cancel();
+      expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED' });
+    });
+  });
+});
+
+describe('callbacks wake the workflow', () => {
+  it('wakes for news that a stale callback followed in the same activation', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000, callbacks: { mode: 'drop' } });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      // A slow read answers with the status at its arrival; both callbacks land while it runs.
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 1_500 });
+      await handle.signal(kycCallbackSignal, { customerId, status: 'SOFT_KYC_FAILED', kycProcessingStatus: null });
+      await readInFlight(customerId);
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
+      await handle.signal(kycCallbackSignal, {
+        customerId,
+        status: 'KYC_PENDING',
+        kycProcessingStatus: 'VERIFICATION_IN_PROGRESS',
+      });
+      const done = await eventually(
+        async () => {
+          const s = await handle.query(statusQuery);
+          return s.phase === 'COMPLETED' ? s : undefined;
+        },
+        'the result, woken by the FULL_USER callback',
+        20_000,
+      );
+      expect(done).toMatchObject({ status: 'FULL_USER', callbacksReceived: 3 });
+    });
+  });
+
+  it('coalesces a flood of callbacks to one status check a minute after the first two', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const flood = async (handle: WorkflowHandle, count: number) => {
+      for (let i = 0; i < count; i += 1) {
+        await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
+      }
+    };
+    const readsInFlight = (count: number) =>
+      eventually(
+        async () =>
+          requests(customerId, 'GET').filter((r) => r.answeredAt === null).length >= 1 &&
+          requests(customerId, 'GET').length >= count
+            ? true
+            : undefined,
+        `status read ${count} in flight`,
+      );
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      const readsBefore = requests(customerId, 'GET').length;
+      // Slow reads, so that each burst lands while a check runs: after the first, then after the second.
+      stack.sandbox.patchCustomer(customerId, { getDelayMs: 1_000 });
+      await flood(handle, 1);
+      await readsInFlight(readsBefore + 1);
+      await flood(handle, 10);
+      await readsInFlight(readsBefore + 2);
+      await flood(handle, 10);
+      const coalescing = await eventually(async () => {
+        const { events } = await handle.fetchHistory();
+        return (events ?? []).find((e) =>
+          e.timerStartedEventAttributes
+            ? Buffer.from(e.userMetadata?.summary?.data ?? [])
+                .toString()
+                .includes('Coalesce')
+            : false,
+        );
+      }, 'the coalescing timer');
+      expect(coalescing).toBeDefined();
+      expect((await handle.query(statusQuery)).callbacksReceived).toBe(21);
+      expect(await checkStatusRuns(handle)).toBe(2);
+      expect(requests(customerId, 'GET')).toHaveLength(readsBefore + 2);
+      await handle.cancel();
+    });
+  });
+});
+
+describe('vendor answers', () => {
+  it('reads a status answer with odd informative fields, keeping what it can', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, {
+      status: 'FULL_USER',
+      statusDataOverrides: {
+        id: 42,
+        docsMissing: [{ docType: 'SELFIE' }, 7, 'PASSPORT', { kind: 'x' }],
+        kycRejectLabel: ['BAD_SELFIE', 'BAD_PASSPORT'],
+        kycEndUserErrorMessage: { text: 'not a string' },
+        addedLater: { nested: true },
+      },
+    });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      const result = await Promise.race([
+        handle.result(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no result: reads stall')), 20_000)),
+      ]);
+      expect(result).toMatchObject({
+        outcome: 'VERIFIED',
+        docsMissing: ['SELFIE', 'PASSPORT'],
+        kycRejectLabel: 'BAD_SELFIE, BAD_PASSPORT',
+        kycEndUserErrorMessage: null,
+      });
+    });
+  });
+
+  it('keeps an unknown status, treats it as not final, and sends nothing', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { status: 'UNDER_REVIEW_BY_COMPLIANCE' });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      expect(await waitForPhase(handle, 'AWAITING_RESULT')).toMatchObject({ status: 'UNDER_REVIEW_BY_COMPLIANCE' });
+      expect(requests(customerId, 'POST')).toHaveLength(0);
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      expect(requests(customerId, 'POST')).toHaveLength(0);
+    });
+  });
+
+  it('never reads again before a status read’s Retry-After has passed', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      // 4 s is longer than the read policy's first interval (2 s), so only Retry-After explains the gap.
+      stack.sandbox.patchCustomer(customerId, { getFaults: ['429'], retryAfterSeconds: 4 });
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
+      const reads = requests(customerId, 'GET');
+      const limited = reads.findIndex((r) => r.statusCode === 429);
+      const gap = Date.parse(reads[limited + 1]?.time ?? '') - Date.parse(reads[limited]?.answeredAt ?? '');
+      expect(gap).toBeGreaterThanOrEqual(4_000 - 1);
+    });
+  });
+});
