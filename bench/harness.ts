@@ -7,7 +7,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../scripts/lib/ports.js';
 import { startStack, type Stack, type StackPorts } from '../scripts/lib/stack.js';
-import { SANDBOX_SECRET_KEY } from '../src/sandbox/defaults.js';
 import type { CustomerScript, StatusUpdate } from '../src/sandbox/scenarios.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { expectOk, requestJson } from './http.js';
@@ -98,8 +97,13 @@ export function setVendorStatus(bench: Bench, customerId: string, update: Status
   return expectOk('POST', `${bench.stack.sandboxControlUrl}/customers/${customerId}/status`, update);
 }
 
-/** A KYC callback exactly as XGateway sends it, hashed with the sandbox's secret key. */
-export function callbackBody(customerId: string, status: string, kycProcessingStatus: string | null = null) {
+/** A KYC callback exactly as XGateway sends it, hashed with the run's secret key. */
+export function callbackBody(
+  secretKey: string,
+  customerId: string,
+  status: string,
+  kycProcessingStatus: string | null = null,
+) {
   return {
     callbackType: 'kyc',
     customerId,
@@ -108,7 +112,7 @@ export function callbackBody(customerId: string, status: string, kycProcessingSt
     docsMissing: [],
     kycRejectLabel: null,
     kycEndUserErrorMessage: null,
-    hash: computeCallbackHash(customerId, SANDBOX_SECRET_KEY),
+    hash: computeCallbackHash(customerId, secretKey),
   };
 }
 
@@ -125,7 +129,7 @@ export async function postCallback(
   status: string,
   kycProcessingStatus: string | null = null,
 ): Promise<CallbackDelivery> {
-  const body = callbackBody(customerId, status, kycProcessingStatus);
+  const body = callbackBody(bench.stack.keys.secretKey, customerId, status, kycProcessingStatus);
   for (let retries = 0; ; retries += 1) {
     const response = await requestJson('POST', bench.stack.webhookUrl, body);
     if (response.status >= 200 && response.status < 300) {

@@ -16,7 +16,7 @@ import {
 } from './config.js';
 import { createLogger, temporalLogger } from './logging.js';
 import { createXGatewayClient } from './xgateway/client.js';
-import { SANDBOX_API_KEY, SANDBOX_BASE_URL } from './sandbox/defaults.js';
+import { SANDBOX_BASE_URL } from './sandbox/defaults.js';
 import { START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from './shared/contract.js';
 
 /** Source (.ts under tsx) or compiled (.js): the workflows sit next to this file either way. */
@@ -32,7 +32,7 @@ const MAX_POST_TIMEOUT_MS = START_TO_CLOSE_TIMEOUT_MS - 2 * MAX_GET_TIMEOUT_MS -
 
 export const workerEnvSchema = temporalEnvSchema.extend({
   XGATEWAY_BASE_URL: urlSchema.default(SANDBOX_BASE_URL),
-  XGATEWAY_API_KEY: z.string().min(1, 'must not be empty').default(SANDBOX_API_KEY),
+  XGATEWAY_API_KEY: z.string({ error: 'required: the API key XGateway issued' }).min(1, 'must not be empty'),
   XGATEWAY_POST_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -51,13 +51,14 @@ export const workerEnvSchema = temporalEnvSchema.extend({
 });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
-/** Parses the worker's variables. The sandbox defaults serve a fresh clone; production must set its own. */
+/**
+ * Parses the worker's variables. There is no built-in key: without XGATEWAY_API_KEY it does not start. The base URL
+ * defaults to the local sandbox, except in production, where it must be set.
+ */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   const config = parseEnv(workerEnvSchema, env);
-  if (env.NODE_ENV === 'production') {
-    for (const name of ['XGATEWAY_BASE_URL', 'XGATEWAY_API_KEY'] as const) {
-      if (!env[name]) throw new ConfigError(`Invalid configuration: ${name}: required when NODE_ENV=production`);
-    }
+  if (env.NODE_ENV === 'production' && !env.XGATEWAY_BASE_URL) {
+    throw new ConfigError('Invalid configuration: XGATEWAY_BASE_URL: required when NODE_ENV=production');
   }
   return config;
 }

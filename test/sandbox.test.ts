@@ -466,7 +466,12 @@ describe('XGateway sandbox', () => {
   });
 
   it('closes while a POST and a verification are pending', async () => {
-    const other = createSandbox({ apiKey: API_KEY, callbackUrl: target.url, slowPostMs: 60_000 });
+    const other = createSandbox({
+      apiKey: API_KEY,
+      secretKey: SECRET_KEY,
+      callbackUrl: target.url,
+      slowPostMs: 60_000,
+    });
     const url = await other.start();
     const post = fetch(`${url}/customer/slow-close/bank-transfer/kyc/verification`, {
       method: 'POST',

@@ -1,15 +1,17 @@
 // Floor workflows on the in-process floor worker: the same server, the same run, nothing of the KYC path.
 import type { WorkflowHandle } from '@temporalio/client';
 import { floorSignal, type floorWorkflow } from '../floor-workflows.js';
-import { callbackBody, runPool, waitFor, type Bench } from '../harness.js';
+import type { KycCallbackPayload } from '../../src/shared/contract.js';
+import { runPool, waitFor, type Bench } from '../harness.js';
 
 export type FloorHandle = WorkflowHandle<typeof floorWorkflow>;
 
-/** The signal's argument: the same callback-sized object the receiver signals with. */
-export const floorPayload = (id: string) => {
-  const { hash: _hash, ...payload } = callbackBody(id, 'FULL_USER');
-  return { ...payload, receivedAt: new Date().toISOString() };
-};
+/** The signal's argument: the same object the receiver signals with. */
+export const floorPayload = (): KycCallbackPayload => ({
+  status: 'FULL_USER',
+  kycProcessingStatus: null,
+  receivedAt: new Date().toISOString(),
+});
 
 /**
  * Starts floor workflows and waits until each has run its first workflow task, as the KYC workflows have before
@@ -32,5 +34,5 @@ export async function openFloorWorkflows(bench: Bench, ids: readonly string[], c
 }
 
 export function signalFloor(handle: FloorHandle): Promise<void> {
-  return handle.signal(floorSignal, floorPayload(handle.workflowId));
+  return handle.signal(floorSignal, floorPayload());
 }

@@ -6,7 +6,7 @@ import { ensureTemporalCli } from '../setup.mjs';
 import { assertPortFree } from './ports.js';
 
 /** Custom search attributes the workflows write; the dev server registers them at start. */
-export const SEARCH_ATTRIBUTES = { KycStatus: 'Keyword', KycCustomerId: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = { KycStatus: 'Keyword', KycCustomerId: 'Keyword', KycReversal: 'Bool' } as const;
 
 export interface DevServerOptions {
   port: number;

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
 import { assertPortFree } from './ports.js';
 import { startDevServer, stopChild, type DevServer } from './dev-server.js';
@@ -35,6 +36,8 @@ export interface StackOptions {
 
 export interface Stack {
   temporal: Pick<DevServer, 'address' | 'uiUrl'>;
+  /** The keys made for this run: the sandbox expects the API key and hashes callbacks with the secret key. */
+  keys: { apiKey: string; secretKey: string };
   sandboxUrl: string;
   sandboxControlUrl: string;
   webhookUrl: string;
@@ -65,8 +68,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     const sandboxUrl = `http://127.0.0.1:${ports.sandbox}/api/v2`;
     const webhookUrl = `http://127.0.0.1:${ports.webhook}/callbacks/kyc`;
+    const keys = randomSandboxKeys();
     const env = {
       ...process.env,
+      XGATEWAY_API_KEY: keys.apiKey,
+      XGATEWAY_SECRET_KEY: keys.secretKey,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       KYC_TASK_QUEUE: options.taskQueue,
@@ -104,6 +110,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ]);
     return {
       temporal,
+      keys,
       sandboxUrl,
       sandboxControlUrl: `http://127.0.0.1:${ports.sandbox}/__sandbox`,
       webhookUrl,

@@ -1,7 +1,7 @@
 // `npm run sandbox`: the fake XGateway on a fixed port, for the demo and for manual runs against the worker.
 import { z } from 'zod';
 import { ConfigError, parseEnv, portSchema, runMain, urlSchema, type Env } from '../config.js';
-import { SANDBOX_API_KEY, SANDBOX_CALLBACK_URL, SANDBOX_DEFAULT_PORT, SANDBOX_SECRET_KEY } from './defaults.js';
+import { randomSandboxKeys, SANDBOX_CALLBACK_URL, SANDBOX_DEFAULT_PORT } from './defaults.js';
 import { createSandbox } from './sandbox.js';
 
 const delaySchema = z.coerce.number().int().min(0);
@@ -9,8 +9,8 @@ const delaySchema = z.coerce.number().int().min(0);
 const sandboxEnvSchema = z.object({
   SANDBOX_PORT: portSchema.default(SANDBOX_DEFAULT_PORT),
   SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
-  XGATEWAY_API_KEY: z.string().min(1).default(SANDBOX_API_KEY),
-  XGATEWAY_SECRET_KEY: z.string().min(1).default(SANDBOX_SECRET_KEY),
+  XGATEWAY_API_KEY: z.string().min(1).optional(),
+  XGATEWAY_SECRET_KEY: z.string().min(1).optional(),
   SANDBOX_CALLBACK_URL: urlSchema.default(SANDBOX_CALLBACK_URL),
   SANDBOX_PROCESSING_DELAY_MS: delaySchema.default(2000),
   SANDBOX_SLOW_POST_MS: delaySchema.default(90_000),
@@ -20,9 +20,13 @@ const sandboxEnvSchema = z.object({
 
 async function main(env: Env): Promise<void> {
   const config = parseEnv(sandboxEnvSchema, env);
+  // The starter (demo, bench) passes the keys it made; run by hand, the sandbox makes a pair and prints it below.
+  const generated = randomSandboxKeys();
+  const apiKey = config.XGATEWAY_API_KEY ?? generated.apiKey;
+  const secretKey = config.XGATEWAY_SECRET_KEY ?? generated.secretKey;
   const sandbox = createSandbox({
-    apiKey: config.XGATEWAY_API_KEY,
-    secretKey: config.XGATEWAY_SECRET_KEY,
+    apiKey,
+    secretKey,
     callbackUrl: config.SANDBOX_CALLBACK_URL,
     processingDelayMs: config.SANDBOX_PROCESSING_DELAY_MS,
     slowPostMs: config.SANDBOX_SLOW_POST_MS,
@@ -40,6 +44,10 @@ async function main(env: Env): Promise<void> {
   }
   console.log(`XGateway sandbox: API ${sandbox.url}, control ${sandbox.controlUrl}`);
   console.log(`Callbacks go to ${config.SANDBOX_CALLBACK_URL}`);
+  if (!config.XGATEWAY_API_KEY || !config.XGATEWAY_SECRET_KEY) {
+    // Sandbox keys only: they exist for this run and guard nothing real.
+    console.log(`Keys made for this run: XGATEWAY_API_KEY=${apiKey} XGATEWAY_SECRET_KEY=${secretKey}`);
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -7,7 +7,6 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { STARTABLE_STATUSES, VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
 import { createCallbackSender, type CallbackAttempt } from './callbacks.js';
-import { SANDBOX_API_KEY, SANDBOX_SECRET_KEY } from './defaults.js';
 import {
   behaviourPatchSchema,
   createCustomer,
@@ -25,10 +24,10 @@ export const API_PREFIX = '/api/v2';
 export const CONTROL_PREFIX = '/__sandbox';
 
 export interface SandboxOptions {
-  /** Expected in `x-api-key`. Default SANDBOX_API_KEY. */
-  apiKey?: string;
-  /** Used only for callback hashes. Default SANDBOX_SECRET_KEY. */
-  secretKey?: string;
+  /** Expected in `x-api-key`. */
+  apiKey: string;
+  /** Used only for callback hashes. */
+  secretKey: string;
   /** Where callbacks go unless a customer's script says otherwise. Without one, callbacks are logged as failed. */
   callbackUrl?: string;
   /** From acceptance of a verification to its outcome. Default 2000. */
@@ -83,8 +82,8 @@ const UNAUTHORIZED_BODY = {
 };
 
 /** Creates the sandbox; nothing listens until `start`. */
-export function createSandbox(options: SandboxOptions = {}) {
-  const apiKeyDigest = sha256(options.apiKey ?? SANDBOX_API_KEY);
+export function createSandbox(options: SandboxOptions) {
+  const apiKeyDigest = sha256(options.apiKey);
   const timing = {
     processingDelayMs: options.processingDelayMs ?? 2000,
     slowPostMs: options.slowPostMs ?? 90_000,
@@ -100,7 +99,7 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   const tasks = createTaskGroup((error) => log(`sandbox task failed: ${String(error)}`));
   const callbacks = createCallbackSender({
-    secretKey: options.secretKey ?? SANDBOX_SECRET_KEY,
+    secretKey: options.secretKey,
     retryBaseMs: options.callbackRetryBaseMs ?? 500,
     maxRetries: options.callbackMaxRetries ?? 10,
     attemptTimeoutMs: options.callbackTimeoutMs ?? 10_000,

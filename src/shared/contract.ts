@@ -16,7 +16,8 @@ export const kycCustomerIdSearchAttribute = defineSearchAttributeKey('KycCustome
 /** `KycStatus` before the status API has confirmed anything. */
 export const UNCONFIRMED_STATUS = 'UNCONFIRMED';
 
-const customerIdSchema = z
+/** The merchant's customer id, XGateway's `{id}`: also the workflow id's business key. */
+export const customerIdSchema = z
   .string()
   .min(1)
   .max(200)
@@ -107,29 +108,28 @@ export type Outcome = 'VERIFIED' | 'REJECTED' | 'NEEDS_DATA' | 'TIMED_OUT' | 'CA
 /** Where the workflow goes next; an Outcome ends it. */
 export type Step = 'START' | 'AWAIT_RESULT' | 'AWAIT_RESUBMISSION' | Outcome;
 
-/** The `kycCallback` signal: a KYC callback's fields, without the hash. A wake-up call, never trusted as a result. */
+/** Documented bounds of a KYC callback's fields; the receiver refuses a body over any of them with 400. */
+export const CALLBACK_LIMITS = {
+  /** `status` and `kycProcessingStatus`. */
+  statusChars: 100,
+  /** `kycRejectLabel` and `kycEndUserErrorMessage`. */
+  freeTextChars: 2048,
+  docsMissingItems: 50,
+  docChars: 100,
+} as const;
+
+const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars).nullable();
+
+/**
+ * The `kycCallback` signal: only what the workflow uses, the claimed status pair and when the receiver got it. It is a
+ * wake-up call, never trusted as a result; the workflow reads everything else from the status API. Well under 512
+ * bytes whatever the callback held. Fields other senders may still send (customerId, docsMissing, labels) are ignored.
+ */
 export const kycCallbackPayloadSchema = z.looseObject({
-  callbackType: z.literal('kyc').default('kyc'),
-  customerId: customerIdSchema,
-  status: z.string().nullable(),
-  kycProcessingStatus: z
-    .string()
-    .nullish()
-    .transform((v) => v ?? null),
-  docsMissing: z
-    .array(z.string())
-    .nullish()
-    .transform((v) => v ?? []),
-  kycRejectLabel: z
-    .string()
-    .nullish()
-    .transform((v) => v ?? null),
-  kycEndUserErrorMessage: z
-    .string()
-    .nullish()
-    .transform((v) => v ?? null),
+  status: claimedStatusSchema,
+  kycProcessingStatus: claimedStatusSchema.optional().transform((v) => v ?? null),
   /** When the receiver got it (ISO); set by the receiver. */
-  receivedAt: z.string().optional(),
+  receivedAt: z.string().max(40).optional(),
 });
 export type KycCallbackPayload = z.input<typeof kycCallbackPayloadSchema>;
 
@@ -228,15 +228,23 @@ function toMs(value: number | string): number {
   return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
 }
 
-/** Records a callback that no open verification was waiting for. Temporal is the store; nothing else is. */
-export const unmatchedCallbackWorkflowId = (customerId: string, digest: string): string =>
-  `kyc-unmatched-${customerId}-${digest}`;
+/**
+ * Records a callback that no open verification was waiting for. Temporal is the store; nothing else is. One record per
+ * customer, claimed status pair and window: the id holds a digest of the pair and the window's index.
+ */
+export const unmatchedCallbackWorkflowId = (customerId: string, digest: string, windowIndex: number): string =>
+  `kyc-unmatched-${customerId}-${digest}-${windowIndex}`;
 
-export interface UnmatchedCallbackInput {
-  callback: KycCallbackPayload;
+/** `kycUnmatchedCallbackWorkflow`'s input: the signal payload plus the customer, and the last known status. */
+export const unmatchedCallbackInputSchema = z.object({
+  callback: kycCallbackPayloadSchema.extend({ customerId: customerIdSchema }),
   /** Status the customer's last verification confirmed, if the receiver found one. */
-  previousStatus: string | null;
-}
+  previousStatus: z.string().max(CALLBACK_LIMITS.statusChars).nullable(),
+});
+export type UnmatchedCallbackInput = z.input<typeof unmatchedCallbackInputSchema>;
+
+/** Set (true) on an unmatched-callback record whose confirmed status reverses a FULL_USER; filter on it in the UI. */
+export const kycReversalSearchAttribute = defineSearchAttributeKey('KycReversal', SearchAttributeType.BOOL);
 
 export interface UnmatchedCallbackResult {
   customerId: string;

@@ -10,9 +10,6 @@ async function main(): Promise<void> {
   const config = loadWebhookConfig(process.env);
   const temporal = temporalConnectionFromEnv(process.env);
   const logger = createWebhookLogger({ level: config.logLevel });
-  if (config.usingSandboxSecretKey) {
-    logger.warn('XGATEWAY_SECRET_KEY is unset: accepting callbacks hashed with the sandbox dev key only');
-  }
 
   // The client Connection takes the same address, TLS, API key and metadata as the worker's native one.
   const { address, tls, apiKey, metadata } = temporal.connectionOptions;
@@ -20,13 +17,15 @@ async function main(): Promise<void> {
   const connection = Connection.lazy({ address, tls, apiKey, metadata, connectTimeout: '10s' });
   const client = new Client({ connection, namespace: temporal.namespace });
   const metrics = createWebhookMetrics({ collectDefaults: true });
-  const app = createWebhookServer({
+  const app = await createWebhookServer({
     client,
     taskQueue: config.taskQueue,
     secretKeys: config.secretKeys,
     metrics,
     logger,
     temporalTimeoutMs: config.temporalTimeoutMs,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    unmatchedWindowMs: config.unmatchedWindowMs,
   });
 
   let metricsServer: MetricsServer | undefined;

@@ -4,7 +4,13 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 /** Why a callback was refused; one label value per explicit status code. */
 export type RejectionReason =
-  'body_too_large' | 'unsupported_media_type' | 'malformed_json' | 'invalid_body' | 'bad_hash' | 'bad_request';
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'malformed_json'
+  | 'invalid_body'
+  | 'bad_hash'
+  | 'bad_request'
+  | 'rate_limited';
 
 /** Why an authentic callback could not be handed to Temporal (the sender retries). */
 export type FailureReason = 'temporal_unavailable' | 'internal';

@@ -2,7 +2,14 @@
 import { VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import {
   kycCallbackSignal,
   kycCustomerIdSearchAttribute,
@@ -43,10 +50,17 @@ export interface WebhookServerOptions {
   recentCallbacks?: RecentCallbacks | RecentCallbacksOptions;
   /** Repeats within one window share a signal request id, which Temporal de-duplicates. */
   dedupeWindowMs?: number;
+  /** One unmatched-callback record per customer and claimed status pair in this window. Default 24 h. */
+  unmatchedWindowMs?: number;
+  /** Authentic callbacks per customer and minute that reach Temporal, per replica; more get 429. Default 30. */
+  rateLimitPerMinute?: number;
   now?: () => Date;
 }
 
 export type CallbackOutcome = 'signalled' | 'unmatched' | 'duplicate' | 'progress';
+
+/** What the receiver keeps of an authentic callback: whose it is, what it claims, and when it came. */
+type ClaimedCallback = CallbackContent & { receivedAt: string };
 
 interface Delivered {
   outcome: CallbackOutcome;
@@ -54,7 +68,7 @@ interface Delivered {
 }
 
 /** Builds the receiver (not yet listening): `POST /callbacks/kyc`, `GET /healthz`, `GET /readyz`. */
-export function createWebhookServer(options: WebhookServerOptions): FastifyInstance {
+export async function createWebhookServer(options: WebhookServerOptions): Promise<FastifyInstance> {
   const { client, taskQueue, secretKeys, metrics } = options;
   if (secretKeys.length === 0 || secretKeys.some((key) => key.length === 0)) {
     throw new Error('createWebhookServer: secretKeys must hold at least one non-empty key');
@@ -62,6 +76,8 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 5000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
   const dedupeWindowMs = options.dedupeWindowMs ?? 5 * 60_000;
+  const unmatchedWindowMs = options.unmatchedWindowMs ?? 24 * 60 * 60_000;
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? 30;
   const now = options.now ?? (() => new Date());
   const recent =
     options.recentCallbacks instanceof RecentCallbacks
@@ -120,12 +136,27 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     }
   });
 
-  app.post<{ Body: unknown }>(CALLBACK_PATH, async (request, reply) => {
+  // Per verified customer, so that a sender without the hash cannot spend a customer's budget. In memory per replica:
+  // the limit bounds what one replica hands to Temporal, and XGateway retries a refused callback.
+  await app.register(rateLimit, { global: false });
+  const limitPerCustomer = app.rateLimit({
+    max: rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `customer:${verifiedCustomers.get(request) ?? ''}`,
+    // The refusal reaches the error handler, which counts and logs it like any other.
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: `too many callbacks for this customer; retry in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
+  const verifiedCustomers = new WeakMap<object, string>();
+
+  /** Authenticates before anything else is read, so an unauthenticated sender learns nothing about the schema. */
+  async function verify(request: FastifyRequest, reply: FastifyReply) {
     // No content-type and no body: fastify skips the parsers, so the media type is refused here.
     if (request.body === undefined) {
       return reject(reply, 415, 'unsupported_media_type', 'content-type must be application/json');
     }
-    // Authenticate before validating the rest, so an unauthenticated sender learns nothing about the schema.
     const claimed = claimedIdentity(request.body);
     if (!claimed) {
       return reject(reply, 400, 'invalid_body', 'body must be a JSON object with string customerId and hash');
@@ -134,6 +165,11 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       return reject(reply, 401, 'bad_hash', 'hash does not match', claimed.customerId);
     }
     metrics.hashVerified.inc();
+    verifiedCustomers.set(request, claimed.customerId);
+    return undefined;
+  }
+
+  app.post<{ Body: unknown }>(CALLBACK_PATH, { preHandler: [verify, limitPerCustomer] }, async (request, reply) => {
     const parsed = kycCallbackBodySchema.safeParse(request.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -141,16 +177,12 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       return reject(reply, 400, 'invalid_body', `invalid callback: ${where}${issue?.message ?? 'invalid'}`);
     }
 
-    // Only the documented fields travel on: unknown extras would bloat every history for nothing.
+    // Only what the workflow uses travels on: free text would grow every history and is read from the status API.
     const body = parsed.data;
     const content: CallbackContent = {
-      callbackType: body.callbackType,
       customerId: body.customerId,
       status: body.status,
       kycProcessingStatus: body.kycProcessingStatus,
-      docsMissing: body.docsMissing,
-      kycRejectLabel: body.kycRejectLabel,
-      kycEndUserErrorMessage: body.kycEndUserErrorMessage,
     };
     const digest = callbackDigest(content);
     const workflowId = verificationWorkflowId(content.customerId);
@@ -164,7 +196,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     }
 
     const receivedAt = now();
-    const payload: KycCallbackPayload = { ...content, receivedAt: receivedAt.toISOString() };
+    const payload: ClaimedCallback = { ...content, receivedAt: receivedAt.toISOString() };
     let delivered: Delivered;
     try {
       delivered = await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
@@ -190,7 +222,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
 
   /** Signals the open verification; without one, records the callback as an unmatched-callback workflow. */
   async function deliver(
-    payload: KycCallbackPayload,
+    payload: ClaimedCallback,
     digest: string,
     receivedAt: Date,
     reply: FastifyReply,
@@ -216,7 +248,12 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       }
     }
     try {
-      await signalOnce(workflowId, payload, signalRequestId(digest, Math.floor(receivedAt.getTime() / dedupeWindowMs)));
+      const signal: KycCallbackPayload = {
+        status: payload.status,
+        kycProcessingStatus: payload.kycProcessingStatus,
+        receivedAt: payload.receivedAt,
+      };
+      await signalOnce(workflowId, signal, signalRequestId(digest, Math.floor(receivedAt.getTime() / dedupeWindowMs)));
       metrics.signalLatency.observe(reply.elapsedTime / 1000);
       metrics.signalled.inc();
       log.info({ outcome: 'signalled' }, 'callback');
@@ -226,9 +263,14 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       if (classifyTemporalError(error) !== 'not_found') throw error;
     }
 
-    const unmatchedId = unmatchedCallbackWorkflowId(payload.customerId, digest);
+    // Free text makes no new record; the same claim after the window is recorded again (e.g. a second reversal).
+    const unmatchedId = unmatchedCallbackWorkflowId(
+      payload.customerId,
+      digest,
+      Math.floor(receivedAt.getTime() / unmatchedWindowMs),
+    );
     const previousStatus = await previousStatusOf(payload.customerId, log);
-    const input: UnmatchedCallbackInput = { callback: payload, previousStatus };
+    const input: UnmatchedCallbackInput = { callback: { ...payload }, previousStatus };
     try {
       await client.workflow.start(UNMATCHED_CALLBACK_WORKFLOW_TYPE, {
         taskQueue,
@@ -297,7 +339,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
 }
 
 /** "Verification in progress": what the open workflow already confirmed after sending its request. */
-function isProgressReport(payload: KycCallbackPayload): boolean {
+function isProgressReport(payload: ClaimedCallback): boolean {
   return payload.status === 'KYC_PENDING' && payload.kycProcessingStatus === VERIFICATION_IN_PROGRESS;
 }
 
@@ -331,6 +373,11 @@ function mapRequestError(error: unknown): { status: number; reason: RejectionRea
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, reason: 'malformed_json', error: 'body is not valid JSON' };
+  }
+  // The per-customer rate limit; its Retry-After header is already on the reply.
+  if (statusCode === 429) {
+    const { error: message } = error as { error?: unknown };
+    return { status: 429, reason: 'rate_limited', error: typeof message === 'string' ? message : 'too many callbacks' };
   }
   // Other client errors fastify detects (e.g. a content-length that does not match the body).
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

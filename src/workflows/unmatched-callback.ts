@@ -1,29 +1,35 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import {
-  kycCallbackPayloadSchema,
+  kycReversalSearchAttribute,
   kycStatusSearchAttribute,
+  unmatchedCallbackInputSchema,
   type UnmatchedCallbackInput,
   type UnmatchedCallbackResult,
 } from '../shared/contract.js';
 import { checkActivities } from './activity-proxies.js';
 import { parseWorkflowInput } from './input.js';
-import { z } from 'zod';
-
-const inputSchema = z.object({ callback: kycCallbackPayloadSchema, previousStatus: z.string().nullable() });
 
 /**
  * The durable record of a callback that no open verification was waiting for. It confirms the status through the
  * status API and flags a reversal: a verified customer (FULL_USER) who no longer is.
  */
 export async function kycUnmatchedCallbackWorkflow(rawInput: UnmatchedCallbackInput): Promise<UnmatchedCallbackResult> {
-  const { callback, previousStatus } = parseWorkflowInput(inputSchema, rawInput, 'kycUnmatchedCallbackWorkflow');
+  const { callback, previousStatus } = parseWorkflowInput(
+    unmatchedCallbackInputSchema,
+    rawInput,
+    'kycUnmatchedCallbackWorkflow',
+  );
   const { customerId } = callback;
   const snapshot = await checkActivities.checkStatus.executeWithOptions(
     { summary: 'Confirm the unmatched callback’s status', scheduleToCloseTimeout: '1 day' },
     [{ customerId }],
   );
   const reversal = previousStatus === 'FULL_USER' && snapshot.status !== 'FULL_USER';
-  upsertSearchAttributes([{ key: kycStatusSearchAttribute, value: snapshot.status ?? 'NULL' }]);
+  // One upsert: the confirmed status, and the reversal flag that operators filter on (`KycReversal = true`).
+  upsertSearchAttributes([
+    { key: kycStatusSearchAttribute, value: snapshot.status ?? 'NULL' },
+    ...(reversal ? [{ key: kycReversalSearchAttribute, value: true }] : []),
+  ]);
   setCurrentDetails(
     [
       reversal ? '**⚠ REVERSAL: a verified customer is no longer FULL_USER**' : '**Unmatched KYC callback recorded**',

@@ -1,16 +1,6 @@
 // zod schemas of what XGateway sends: status API answers, error bodies and KYC callbacks.
 import { z } from 'zod';
-
-const nullableText = z
-  .string()
-  .nullish()
-  .transform((value) => value ?? null);
-
-/** Documented as `[{"docType":"..."}]`, but the vendor's example sends plain strings: accept both, or null. */
-export const docsMissingSchema = z
-  .array(z.union([z.string(), z.looseObject({ docType: z.string() })]))
-  .nullish()
-  .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType)));
+import { CALLBACK_LIMITS, customerIdSchema } from '../shared/contract.js';
 
 /**
  * A status API answer. Only `status` and `kycProcessingStatus` are strict: every decision rests on them. The rest of
@@ -72,19 +62,33 @@ export const errorBodySchema = z.looseObject({
 /** A 2xx answer that still says no: `success: false`, with or without the documented error list. */
 export const refusalBodySchema = errorBodySchema.partial({ errors: true });
 
-/** A KYC callback body. Unknown extra fields are tolerated; the known ones must have the documented types. */
+const limitedText = z
+  .string()
+  .max(CALLBACK_LIMITS.freeTextChars)
+  .nullish()
+  .transform((value) => value ?? null);
+const docSchema = z.string().max(CALLBACK_LIMITS.docChars);
+
+/**
+ * A KYC callback body: the documented fields within `CALLBACK_LIMITS`, plus the hash. Unknown extra fields are
+ * tolerated (and never forwarded); the known ones must have the documented types.
+ */
 export const kycCallbackBodySchema = z.looseObject({
   callbackType: z.literal('kyc'),
-  customerId: z
+  customerId: customerIdSchema,
+  status: z.string().max(CALLBACK_LIMITS.statusChars).nullable(),
+  kycProcessingStatus: z
     .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^\s/\\]+$/, 'must not contain whitespace or slashes'),
-  status: z.string().max(100).nullable(),
-  kycProcessingStatus: nullableText,
-  docsMissing: docsMissingSchema,
-  kycRejectLabel: nullableText,
-  kycEndUserErrorMessage: nullableText,
+    .max(CALLBACK_LIMITS.statusChars)
+    .nullish()
+    .transform((value) => value ?? null),
+  docsMissing: z
+    .array(z.union([docSchema, z.looseObject({ docType: docSchema })]))
+    .max(CALLBACK_LIMITS.docsMissingItems)
+    .nullish()
+    .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType))),
+  kycRejectLabel: limitedText,
+  kycEndUserErrorMessage: limitedText,
   hash: z.string().min(1).max(512),
 });
 export type KycCallbackBody = z.input<typeof kycCallbackBodySchema>;

@@ -37,6 +37,8 @@ export interface KycStack {
   bundle: WorkflowBundleWithSourceMap;
   /** Keys of this run: the sandbox expects the API key and signs callbacks with the secret key. */
   keys: { apiKey: string; secretKey: string };
+  /** The real receiver's `POST /callbacks/kyc`, where the sandbox sends its callbacks. */
+  receiverUrl: string;
   /** Runs `fn` with a fresh worker on a fresh task queue. */
   withKycWorker<T>(
     fn: (ctx: {
@@ -73,6 +75,7 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
     sandbox,
     bundle,
     keys,
+    receiverUrl: receiver.url,
     async withKycWorker(fn, { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = {}) {
       const taskQueue = uniqueTaskQueue('kyc');
       const xgateway = createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 });
@@ -96,7 +99,7 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
 
 /** The production receiver on a free port, quiet. */
 async function startReceiver(client: Client, secretKey: string): Promise<{ app: FastifyInstance; url: string }> {
-  const app = createWebhookServer({
+  const app = await createWebhookServer({
     client,
     taskQueue: uniqueTaskQueue('unmatched'),
     secretKeys: [secretKey],

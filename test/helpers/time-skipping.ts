@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from '../../scripts/lib/dev-server.js';
 import { ensureTimeSkippingServer } from '../../scripts/setup.mjs';
 
-const INDEXED_VALUE_TYPES = { Keyword: 'KEYWORD' } as const satisfies Record<
+const INDEXED_VALUE_TYPES = { Keyword: 'KEYWORD', Bool: 'BOOL' } as const satisfies Record<
   (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES],
   string
 >;
