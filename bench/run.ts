@@ -3,7 +3,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadWorkerConfig } from '../src/worker.js';
+import { workerEnvSchema } from '../src/worker.js';
 import { EXCLUDED_ACTIONS, measureCost } from './figures/cost.js';
 import { measureHeartbeats } from './figures/heartbeats.js';
 import { measureIngestion } from './figures/ingestion.js';
@@ -26,7 +26,7 @@ const quick = flags.quick;
 const SIZES = quick
   ? { latency: 40, ingestion: 300, scale: 1000, waitMs: 5_000, slowPostMs: 30_000 }
   : { latency: 200, ingestion: 2000, scale: 10_000, waitMs: 15_000, slowPostMs: 300_000 };
-const DEFAULT_CACHE = loadWorkerConfig({}).WORKER_MAX_CACHED_WORKFLOWS;
+const DEFAULT_CACHE = workerEnvSchema.shape.WORKER_MAX_CACHED_WORKFLOWS.parse(undefined);
 /**
  * `--compare-cache <n>` runs figure 4 once more on a fresh stack whose worker caches at most n workflows. Off by
  * default: at 10,000 verifications each figure 4 takes about 20 minutes on two cores.
