@@ -94,6 +94,8 @@ describe('the receiver under generated bodies', () => {
       secretKeys: [SECRET],
       metrics,
       logger: createWebhookLogger({ level: 'silent' }),
+      // A slow dev server under the parallel suite must not turn into a 503: this property is about bodies.
+      temporalTimeoutMs: 30_000,
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
