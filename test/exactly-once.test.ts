@@ -6,6 +6,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
 import type { CustomerScript } from '../src/sandbox/scenarios.js';
 import { createKycStack, eventually, waitForPhase, type KycStack, type KycWorkerOptions } from './helpers/kyc.js';
+import { uniqueTaskQueue } from './helpers/temporal.js';
 
 const EventType = proto.api.enums.v1.EventType;
 /** So long that only a callback can end a wait within a test. */
@@ -72,6 +73,41 @@ describe('a verification request whose answer was lost is never sent again on it
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2, resubmissions: 1 });
       expect(acceptedPosts(customerId)).toBe(2);
     }, worker);
+  });
+
+  it('from SOFT_KYC_FAILED, lost because the worker stopped mid-request: the next worker never sends it again', async () => {
+    const customerId = customer('approve-');
+    stack.sandbox.scriptCustomer(customerId, {
+      status: 'SOFT_KYC_FAILED',
+      outcomes: [{ status: 'SOFT_KYC_FAILED' }, { status: 'FULL_USER' }],
+      processingDelayMs: 50,
+      postDelayMs: 60_000,
+    });
+    const taskQueue = uniqueTaskQueue('kyc');
+    // The first worker stops while its POST waits for an answer: it aborts the request, after the vendor accepted it.
+    const handle = await stack.withKycWorker(
+      async ({ start }) => {
+        const started = await start({ customerId, timing: CALLBACK_ONLY });
+        await eventually(async () => (acceptedPosts(customerId) === 1 ? true : undefined), 'the accepted POST');
+        return started;
+      },
+      { taskQueue },
+    );
+    await stack.withKycWorker(
+      async () => {
+        const state = await eventually(async () => {
+          const s = await handle.query(statusQuery);
+          return s.phase === 'AWAITING_RESUBMISSION' && s.lastError ? s : undefined;
+        }, 'the unknown outcome, shown by the next worker');
+        expect(state.lastError).toMatch(/^Outcome unknown: /);
+        expect(acceptedPosts(customerId)).toBe(1);
+        stack.sandbox.patchCustomer(customerId, { postDelayMs: 0 });
+        await handle.executeUpdate(resubmitUpdate);
+        expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2 });
+        expect(acceptedPosts(customerId)).toBe(2);
+      },
+      { taskQueue },
+    );
   });
 
   it('moves on without resubmit when the status shows that the lost request landed', async () => {

@@ -28,6 +28,8 @@ export interface KycWorkerOptions {
   postTimeoutMs?: number;
   /** The worker's XGateway base URL; by default the sandbox. */
   baseUrl?: string;
+  /** Poll this task queue, e.g. to take over from a worker that stopped; by default a fresh one. */
+  taskQueue?: string;
 }
 
 export interface KycStack {
@@ -76,8 +78,9 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
     bundle,
     keys,
     receiverUrl: receiver.url,
-    async withKycWorker(fn, { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = {}) {
-      const taskQueue = uniqueTaskQueue('kyc');
+    async withKycWorker(fn, options = {}) {
+      const { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = options;
+      const taskQueue = options.taskQueue ?? uniqueTaskQueue('kyc');
       const xgateway = createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 });
       const worker = await Worker.create({
         connection: temporal.nativeConnection,
