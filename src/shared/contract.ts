@@ -15,6 +15,8 @@ export const kycStatusSearchAttribute = defineSearchAttributeKey('KycStatus', Se
 export const kycCustomerIdSearchAttribute = defineSearchAttributeKey('KycCustomerId', SearchAttributeType.KEYWORD);
 /** `KycStatus` before the status API has confirmed anything. */
 export const UNCONFIRMED_STATUS = 'UNCONFIRMED';
+/** `KycStatus` when the status API confirmed `status: null` (no XGateway user yet): search attributes hold no null. */
+export const NULL_STATUS = 'NULL';
 
 /** The merchant's customer id, XGateway's `{id}`: also the workflow id's business key. */
 export const customerIdSchema = z
@@ -58,6 +60,22 @@ export const START_TO_CLOSE_TIMEOUT_MS = 10 * 60_000;
 /** Checks that callbacks trigger are coalesced: at most one in this span, so a flood of callbacks costs little. */
 export const CALLBACK_CHECK_SPACING_MS = 60_000;
 
+const WAIT_STEPS = ['START', 'AWAIT_RESULT', 'AWAIT_RESUBMISSION'] as const;
+/** The steps a run can be in between outcomes, and hand over from. */
+export type WaitStep = (typeof WAIT_STEPS)[number];
+
+/** What a run hands to the next when it continues as new. */
+const continuedRunSchema = z.strictObject({
+  step: z.enum(WAIT_STEPS),
+  state: z.custom<KycVerificationState>((value) => typeof value === 'object' && value !== null),
+  callbacksChecked: z.number().int().min(0),
+  lastCallbackCheckAt: z.number().nullable(),
+  callbackChecksSinceRequest: z.number().int().min(0),
+  checkInterval: z.number().int().min(0),
+  resubmitRequested: z.boolean(),
+});
+export type ContinuedRun = z.output<typeof continuedRunSchema>;
+
 export const kycVerificationInputSchema = z
   .strictObject({
     customerId: customerIdSchema,
@@ -71,17 +89,7 @@ export const kycVerificationInputSchema = z
       .optional(),
     maxResubmissions: z.number().int().min(0).max(20).optional(),
     /** Set only by the workflow itself when it continues as new; callers never send it. */
-    continued: z
-      .strictObject({
-        step: z.enum(['START', 'AWAIT_RESULT', 'AWAIT_RESUBMISSION']),
-        state: z.custom<KycVerificationState>((value) => typeof value === 'object' && value !== null),
-        callbacksChecked: z.number().int().min(0),
-        lastCallbackCheckAt: z.number().nullable(),
-        callbackChecksSinceRequest: z.number().int().min(0),
-        checkInterval: z.number().int().min(0),
-        resubmitRequested: z.boolean(),
-      })
-      .optional(),
+    continued: continuedRunSchema.optional(),
   })
   .superRefine((input, ctx) => {
     const timing = { ...DEFAULT_TIMING, ...input.timing };
@@ -106,7 +114,7 @@ export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
 export type Phase = 'STARTING' | 'AWAITING_RESULT' | 'AWAITING_RESUBMISSION' | 'COMPLETED';
 export type Outcome = 'VERIFIED' | 'REJECTED' | 'NEEDS_DATA' | 'TIMED_OUT' | 'CANCELLED';
 /** Where the workflow goes next; an Outcome ends it. */
-export type Step = 'START' | 'AWAIT_RESULT' | 'AWAIT_RESUBMISSION' | Outcome;
+export type Step = WaitStep | Outcome;
 
 /** Documented bounds of a KYC callback's fields; the receiver refuses a body over any of them with 400. */
 export const CALLBACK_LIMITS = {

@@ -70,3 +70,23 @@ export function isBudgetExhausted(error: unknown): boolean {
   if (error.retryState === RetryState.TIMEOUT) return true;
   return error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE';
 }
+
+export function failureType(error: unknown): string | undefined {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure
+    ? (error.cause.type ?? undefined)
+    : undefined;
+}
+
+export function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A caller-fixable activity failure fails the workflow with the same named type, so callers can match on it. */
+export function asWorkflowFailure(error: unknown): unknown {
+  const type = failureType(error);
+  if (type && (Object.values(FailureTypes) as string[]).includes(type)) {
+    return ApplicationFailure.create({ type, message: failureMessage(error), nonRetryable: true });
+  }
+  return error;
+}

@@ -2,6 +2,7 @@ import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/work
 import {
   kycReversalSearchAttribute,
   kycStatusSearchAttribute,
+  NULL_STATUS,
   unmatchedCallbackInputSchema,
   type UnmatchedCallbackInput,
   type UnmatchedCallbackResult,
@@ -27,7 +28,7 @@ export async function kycUnmatchedCallbackWorkflow(rawInput: UnmatchedCallbackIn
   const reversal = previousStatus === 'FULL_USER' && snapshot.status !== 'FULL_USER';
   // One upsert: the confirmed status, and the reversal flag that operators filter on (`KycReversal = true`).
   upsertSearchAttributes([
-    { key: kycStatusSearchAttribute, value: snapshot.status ?? 'NULL' },
+    { key: kycStatusSearchAttribute, value: snapshot.status ?? NULL_STATUS },
     ...(reversal ? [{ key: kycReversalSearchAttribute, value: true }] : []),
   ]);
   setCurrentDetails(
