@@ -1,6 +1,5 @@
-// The XGateway KYC callback receiver: verify, normalise, hand to Temporal, answer. Temporal is the only store.
-import { VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+// The XGateway KYC callback receiver's HTTP layer: parse, verify, limit, validate, answer. What happens to an
+// authentic callback in Temporal is the router's job (callback-router.ts).
 import type { Client } from '@temporalio/client';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, {
@@ -10,23 +9,12 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import {
-  kycCallbackSignal,
-  kycCustomerIdSearchAttribute,
-  kycStatusSearchAttribute,
-  UNCONFIRMED_STATUS,
-  UNMATCHED_CALLBACK_WORKFLOW_TYPE,
-  unmatchedCallbackWorkflowId,
-  verificationWorkflowId,
-  type KycCallbackPayload,
-  type UnmatchedCallbackInput,
-} from '../shared/contract.js';
 import { verifyCallbackHash } from '../xgateway/callback-hash.js';
 import { kycCallbackBodySchema } from '../xgateway/schemas.js';
-import { callbackDigest, signalRequestId, type CallbackContent } from './callback-digest.js';
+import type { CallbackContent } from './callback-digest.js';
+import { createCallbackRouter, type Delivered } from './callback-router.js';
 import { createWebhookLogger } from './logger.js';
 import type { FailureReason, RejectionReason, WebhookMetrics } from './metrics.js';
-import { RecentCallbacks, type RecentCallbacksOptions } from './recent-callbacks.js';
 import { classifyTemporalError } from './temporal-errors.js';
 
 export const CALLBACK_PATH = '/callbacks/kyc';
@@ -46,25 +34,12 @@ export interface WebhookServerOptions {
   temporalTimeoutMs?: number;
   /** Budget of the `/readyz` probe. */
   readyTimeoutMs?: number;
-  /** Per-replica memory of delivered callbacks. */
-  recentCallbacks?: RecentCallbacks | RecentCallbacksOptions;
-  /** Repeats within one window share a signal request id, which Temporal de-duplicates. */
-  dedupeWindowMs?: number;
   /** One unmatched-callback record per customer and claimed status pair in this window. Default 24 h. */
   unmatchedWindowMs?: number;
   /** Authentic callbacks per customer and minute that reach Temporal, per replica; more get 429. Default 30. */
   rateLimitPerMinute?: number;
+  /** The receiver's clock, for `receivedAt` and the unmatched window; tests move it. */
   now?: () => Date;
-}
-
-export type CallbackOutcome = 'signalled' | 'unmatched' | 'duplicate' | 'progress';
-
-/** What the receiver keeps of an authentic callback: whose it is, what it claims, and when it came. */
-type ClaimedCallback = CallbackContent & { receivedAt: string };
-
-interface Delivered {
-  outcome: CallbackOutcome;
-  workflowId: string;
 }
 
 /** Builds the receiver (not yet listening): `POST /callbacks/kyc`, `GET /healthz`, `GET /readyz`. */
@@ -75,14 +50,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   }
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 5000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  const dedupeWindowMs = options.dedupeWindowMs ?? 5 * 60_000;
-  const unmatchedWindowMs = options.unmatchedWindowMs ?? 24 * 60 * 60_000;
   const rateLimitPerMinute = options.rateLimitPerMinute ?? 30;
   const now = options.now ?? (() => new Date());
-  const recent =
-    options.recentCallbacks instanceof RecentCallbacks
-      ? options.recentCallbacks
-      : new RecentCallbacks({ ttlMs: dedupeWindowMs, ...options.recentCallbacks });
+  const router = createCallbackRouter({ client, taskQueue, metrics, unmatchedWindowMs: options.unmatchedWindowMs });
 
   const app = Fastify({
     loggerInstance: options.logger ?? createWebhookLogger(),
@@ -184,23 +154,11 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       status: body.status,
       kycProcessingStatus: body.kycProcessingStatus,
     };
-    const digest = callbackDigest(content);
-    const workflowId = verificationWorkflowId(content.customerId);
-    const log = reply.log.child({ customerId: content.customerId, workflowId, digest, status: content.status });
-
-    const seen = recent.get(digest);
-    if (seen) {
-      metrics.duplicates.inc();
-      log.info({ outcome: 'duplicate', deliveredAs: seen.outcome, targetWorkflowId: seen.workflowId }, 'callback');
-      return { ok: true, outcome: 'duplicate', workflowId: seen.workflowId };
-    }
-
-    const receivedAt = now();
-    const payload: ClaimedCallback = { ...content, receivedAt: receivedAt.toISOString() };
+    const log = reply.log.child({ customerId: content.customerId, status: content.status });
     let delivered: Delivered;
     try {
       delivered = await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
-        deliver(payload, digest, receivedAt, reply, log),
+        router.route(content, now(), log, () => reply.elapsedTime / 1000),
       );
     } catch (error) {
       const kind = classifyTemporalError(error);
@@ -213,134 +171,10 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       log.error({ err: error, outcome: 'failed' }, 'callback could not be delivered');
       return reply.code(500).send({ error: 'internal error' });
     }
-    recent.set(digest, {
-      outcome: delivered.outcome === 'duplicate' ? 'unmatched' : delivered.outcome,
-      workflowId: delivered.workflowId,
-    });
     return { ok: true, ...delivered };
   });
 
-  /** Signals the open verification; without one, records the callback as an unmatched-callback workflow. */
-  async function deliver(
-    payload: ClaimedCallback,
-    digest: string,
-    receivedAt: Date,
-    reply: FastifyReply,
-    log: FastifyBaseLogger,
-  ): Promise<Delivered> {
-    const workflowId = verificationWorkflowId(payload.customerId);
-    if (isProgressReport(payload)) {
-      // The workflow confirms this status itself right after its POST: a signal would change nothing and cost a
-      // billable action. A describe is free. While the run waits for a resubmission (it has then published
-      // SOFT_KYC_FAILED or the like), the report is news: the merchant restarted the verification elsewhere.
-      const description = await client.workflow
-        .getHandle(workflowId)
-        .describe()
-        .catch((error: unknown) => {
-          if (classifyTemporalError(error) === 'not_found') return undefined;
-          throw error;
-        });
-      const published = description?.typedSearchAttributes.get(kycStatusSearchAttribute);
-      if (description?.status.name === 'RUNNING' && (published === UNCONFIRMED_STATUS || published === 'KYC_PENDING')) {
-        metrics.progress.inc();
-        log.info({ outcome: 'progress' }, 'callback');
-        return { outcome: 'progress', workflowId };
-      }
-    }
-    try {
-      const signal: KycCallbackPayload = {
-        status: payload.status,
-        kycProcessingStatus: payload.kycProcessingStatus,
-        receivedAt: payload.receivedAt,
-      };
-      await signalOnce(workflowId, signal, signalRequestId(digest, Math.floor(receivedAt.getTime() / dedupeWindowMs)));
-      metrics.signalLatency.observe(reply.elapsedTime / 1000);
-      metrics.signalled.inc();
-      log.info({ outcome: 'signalled' }, 'callback');
-      return { outcome: 'signalled', workflowId };
-    } catch (error) {
-      // Closed or never started: the signal must not start a verification, so it is recorded instead.
-      if (classifyTemporalError(error) !== 'not_found') throw error;
-    }
-
-    // Free text makes no new record; the same claim after the window is recorded again (e.g. a second reversal).
-    const unmatchedId = unmatchedCallbackWorkflowId(
-      payload.customerId,
-      digest,
-      Math.floor(receivedAt.getTime() / unmatchedWindowMs),
-    );
-    const previousStatus = await previousStatusOf(payload.customerId, log);
-    const input: UnmatchedCallbackInput = { callback: { ...payload }, previousStatus };
-    try {
-      await client.workflow.start(UNMATCHED_CALLBACK_WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: unmatchedId,
-        args: [input],
-        // Conflict policy FAIL (the default) rather than USE_EXISTING: the error is what tells a repeat apart.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: kycCustomerIdSearchAttribute, value: payload.customerId },
-          { key: kycStatusSearchAttribute, value: UNCONFIRMED_STATUS },
-        ],
-        staticSummary: `Unmatched KYC callback for ${payload.customerId} claiming ${payload.status ?? 'null'}`,
-      });
-    } catch (error) {
-      if (classifyTemporalError(error) !== 'already_started') throw error;
-      metrics.duplicates.inc();
-      log.info({ outcome: 'duplicate', targetWorkflowId: unmatchedId }, 'callback');
-      return { outcome: 'duplicate', workflowId: unmatchedId };
-    }
-    metrics.unmatched.inc();
-    log.warn(
-      { outcome: 'unmatched', targetWorkflowId: unmatchedId, previousStatus },
-      'callback with no open verification; recorded for confirmation',
-    );
-    return { outcome: 'unmatched', workflowId: unmatchedId };
-  }
-
-  /**
-   * `handle.signal` always sends a random request id; the raw call lets repeats share one, so the server drops them.
-   * It bypasses client interceptors and external payload storage, neither of which this process configures.
-   */
-  async function signalOnce(workflowId: string, payload: KycCallbackPayload, requestId: string): Promise<void> {
-    const { loadedDataConverter, namespace, identity } = client.options;
-    let payloads = [loadedDataConverter.payloadConverter.toPayload(payload)];
-    for (const codec of loadedDataConverter.payloadCodecs) payloads = await codec.encode(payloads);
-    await client.workflowService.signalWorkflowExecution({
-      namespace,
-      identity,
-      requestId,
-      workflowExecution: { workflowId },
-      signalName: kycCallbackSignal.name,
-      input: { payloads },
-    });
-  }
-
-  /** The status the customer's last verification ended with, if it completed; context for reversal checks. */
-  async function previousStatusOf(customerId: string, log: FastifyBaseLogger): Promise<string | null> {
-    const handle = client.workflow.getHandle(verificationWorkflowId(customerId));
-    try {
-      const description = await handle.describe();
-      if (description.status.name !== 'COMPLETED') return null;
-      const result: unknown = await handle.result();
-      if (typeof result === 'object' && result !== null && 'status' in result && typeof result.status === 'string') {
-        return result.status;
-      }
-      return null;
-    } catch (error) {
-      const kind = classifyTemporalError(error);
-      if (kind === 'unavailable') throw error;
-      if (kind !== 'not_found') log.warn({ err: error }, 'could not read the last verification; previousStatus null');
-      return null;
-    }
-  }
-
   return app;
-}
-
-/** "Verification in progress": what the open workflow already confirmed after sending its request. */
-function isProgressReport(payload: ClaimedCallback): boolean {
-  return payload.status === 'KYC_PENDING' && payload.kycProcessingStatus === VERIFICATION_IN_PROGRESS;
 }
 
 /** The JSON body did not parse. */
