@@ -3,6 +3,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
+import { customerIdSchema, type WaitStep } from './verification-input.js';
+
+export * from './verification-input.js';
 
 export const WORKFLOW_TYPE = 'kycVerificationWorkflow';
 export const UNMATCHED_CALLBACK_WORKFLOW_TYPE = 'kycUnmatchedCallbackWorkflow';
@@ -17,99 +20,6 @@ export const kycCustomerIdSearchAttribute = defineSearchAttributeKey('KycCustome
 export const UNCONFIRMED_STATUS = 'UNCONFIRMED';
 /** `KycStatus` when the status API confirmed `status: null` (no XGateway user yet): search attributes hold no null. */
 export const NULL_STATUS = 'NULL';
-
-/** The merchant's customer id, XGateway's `{id}`: also the workflow id's business key. */
-export const customerIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^\s/\\]+$/, 'must not contain whitespace or slashes');
-
-/** A duration: milliseconds, or a string such as "90s", "5m", "2h", "7d"; from 1 second to 366 days. */
-const durationSchema = z
-  .union([z.number().int(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 90s, 5m, 2h or 7d')])
-  .transform(toMs)
-  .pipe(
-    z
-      .number()
-      .min(1000, 'must be at least 1 second')
-      .max(366 * 24 * 60 * 60_000, 'must be at most 366 days'),
-  );
-
-export const DEFAULT_TIMING = {
-  /** How long to wait for a callback before the first status check. */
-  firstCheckAfter: 2 * 60_000,
-  /** Checks back off ×2 from `firstCheckAfter` up to this interval. */
-  maxCheckInterval: 2 * 60 * 60_000,
-  /** Overall budget of the verification, from its start. Then the outcome is TIMED_OUT (or NEEDS_DATA). */
-  deadline: 14 * 24 * 60 * 60_000,
-  /** How long the merchant has to fix data and send `resubmit` after SOFT_KYC_FAILED. */
-  resubmissionWindow: 7 * 24 * 60 * 60_000,
-} as const;
-export const DEFAULT_MAX_RESUBMISSIONS = 3;
-/**
- * Timer-driven status checks a run may plan over its deadline. Each costs a billable action and about eight history
- * events; a run continues as new long before the server's limits, but input that plans more checks than this is
- * surely a mistake (e.g. `maxCheckInterval: "2m"` over the default 14 days plans 10,080).
- */
-export const MAX_PLANNED_CHECKS = 2_000;
-/** How soon a dead worker is noticed during the verification request; every read and beat fits well inside it. */
-export const START_HEARTBEAT_TIMEOUT_MS = 30_000;
-/** The whole verification request: a read, the POST (minutes at worst), and a read. */
-export const START_TO_CLOSE_TIMEOUT_MS = 10 * 60_000;
-/** Checks that callbacks trigger are coalesced: at most one in this span, so a flood of callbacks costs little. */
-export const CALLBACK_CHECK_SPACING_MS = 60_000;
-
-const WAIT_STEPS = ['START', 'AWAIT_RESULT', 'AWAIT_RESUBMISSION'] as const;
-/** The steps a run can be in between outcomes, and hand over from. */
-export type WaitStep = (typeof WAIT_STEPS)[number];
-
-/** What a run hands to the next when it continues as new. */
-const continuedRunSchema = z.strictObject({
-  step: z.enum(WAIT_STEPS),
-  state: z.custom<KycVerificationState>((value) => typeof value === 'object' && value !== null),
-  callbacksChecked: z.number().int().min(0),
-  lastCallbackCheckAt: z.number().nullable(),
-  callbackChecksSinceRequest: z.number().int().min(0),
-  checkInterval: z.number().int().min(0),
-  resubmitRequested: z.boolean(),
-});
-export type ContinuedRun = z.output<typeof continuedRunSchema>;
-
-export const kycVerificationInputSchema = z
-  .strictObject({
-    customerId: customerIdSchema,
-    timing: z
-      .strictObject({
-        firstCheckAfter: durationSchema.optional(),
-        maxCheckInterval: durationSchema.optional(),
-        deadline: durationSchema.optional(),
-        resubmissionWindow: durationSchema.optional(),
-      })
-      .optional(),
-    maxResubmissions: z.number().int().min(0).max(20).optional(),
-    /** Set only by the workflow itself when it continues as new; callers never send it. */
-    continued: continuedRunSchema.optional(),
-  })
-  .superRefine((input, ctx) => {
-    const timing = { ...DEFAULT_TIMING, ...input.timing };
-    if (timing.maxCheckInterval < timing.firstCheckAfter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timing', 'maxCheckInterval'],
-        message: 'must not be shorter than timing.firstCheckAfter',
-      });
-    } else if (timing.deadline / timing.maxCheckInterval > MAX_PLANNED_CHECKS) {
-      const least = Math.ceil(timing.deadline / MAX_PLANNED_CHECKS / 60_000);
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timing', 'maxCheckInterval'],
-        message: `plans more than ${MAX_PLANNED_CHECKS} status checks before timing.deadline; use at least ${least}m, or a shorter deadline`,
-      });
-    }
-  });
-/** Workflow input. Plain JSON, e.g. `{"customerId":"c-1","timing":{"firstCheckAfter":"30s"}}`. */
-export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
 
 export type Phase = 'STARTING' | 'AWAITING_RESULT' | 'AWAITING_RESUBMISSION' | 'COMPLETED';
 export type Outcome = 'VERIFIED' | 'REJECTED' | 'NEEDS_DATA' | 'TIMED_OUT' | 'CANCELLED';
@@ -126,7 +36,38 @@ export const CALLBACK_LIMITS = {
   docChars: 100,
 } as const;
 
-const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars).nullable();
+const limitedText = z
+  .string()
+  .max(CALLBACK_LIMITS.freeTextChars)
+  .nullish()
+  .transform((value) => value ?? null);
+const docSchema = z.string().max(CALLBACK_LIMITS.docChars);
+const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars);
+
+/**
+ * A KYC callback's documented fields within `CALLBACK_LIMITS`: the one definition. The vendor's body adds `hash`
+ * (xgateway/schemas.ts); the signal and the unmatched record take their parts of it. Unknown extra fields are
+ * tolerated and never forwarded.
+ */
+export const kycCallbackFieldsSchema = z.looseObject({
+  callbackType: z.literal('kyc'),
+  customerId: customerIdSchema,
+  status: claimedStatusSchema.nullable(),
+  kycProcessingStatus: claimedStatusSchema.nullish().transform((value) => value ?? null),
+  /** Documented as `[{"docType":"..."}]`, but the vendor's example sends plain strings: both are accepted. */
+  docsMissing: z
+    .array(z.union([docSchema, z.looseObject({ docType: docSchema })]))
+    .max(CALLBACK_LIMITS.docsMissingItems)
+    .nullish()
+    .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType))),
+  kycRejectLabel: limitedText,
+  kycEndUserErrorMessage: limitedText,
+});
+/** What identifies one delivery: whose callback it is and the status pair it claims. */
+export type CallbackClaim = Pick<
+  z.output<typeof kycCallbackFieldsSchema>,
+  'customerId' | 'status' | 'kycProcessingStatus'
+>;
 
 /**
  * The `kycCallback` signal: only what the workflow uses, the claimed status pair and when the receiver got it. It is a
@@ -134,8 +75,8 @@ const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars).nullable
  * bytes whatever the callback held. Fields other senders may still send (customerId, docsMissing, labels) are ignored.
  */
 export const kycCallbackPayloadSchema = z.looseObject({
-  status: claimedStatusSchema,
-  kycProcessingStatus: claimedStatusSchema.optional().transform((v) => v ?? null),
+  status: kycCallbackFieldsSchema.shape.status,
+  kycProcessingStatus: kycCallbackFieldsSchema.shape.kycProcessingStatus,
   /** When the receiver got it (ISO); set by the receiver. */
   receivedAt: z.string().max(40).optional(),
 });
@@ -228,13 +169,6 @@ export const FailureTypes = {
   unauthorized: 'XGatewayUnauthorizedError',
   requestRejected: 'XGatewayRequestRejectedError',
 } as const;
-
-function toMs(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
-  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-  return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
-}
 
 /**
  * Records a callback that no open verification was waiting for. Temporal is the store; nothing else is. One record per

@@ -1,15 +1,12 @@
 // Identity of one KYC callback delivery. XGateway sends no event id or timestamp, so the content is the identity.
 import { createHash } from 'node:crypto';
+import type { CallbackClaim } from '../shared/contract.js';
 
 /**
  * The callback fields that define a delivery: whose it is and the status pair it claims. Free text is left out, so
  * variants of one claim count as one (the workflow reads the text from the status API anyway).
  */
-export interface CallbackContent {
-  customerId: string;
-  status: string | null;
-  kycProcessingStatus: string | null;
-}
+export type CallbackContent = CallbackClaim;
 
 /** JSON with object keys sorted at every level, so equal content always hashes equally. */
 export function canonicalJson(value: unknown): string {

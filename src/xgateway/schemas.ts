@@ -1,6 +1,6 @@
 // zod schemas of what XGateway sends: status API answers, error bodies and KYC callbacks.
 import { z } from 'zod';
-import { CALLBACK_LIMITS, customerIdSchema } from '../shared/contract.js';
+import { kycCallbackFieldsSchema } from '../shared/contract.js';
 
 /**
  * A status API answer. Only `status` and `kycProcessingStatus` are strict: every decision rests on them. The rest of
@@ -62,33 +62,6 @@ export const errorBodySchema = z.looseObject({
 /** A 2xx answer that still says no: `success: false`, with or without the documented error list. */
 export const refusalBodySchema = errorBodySchema.partial({ errors: true });
 
-const limitedText = z
-  .string()
-  .max(CALLBACK_LIMITS.freeTextChars)
-  .nullish()
-  .transform((value) => value ?? null);
-const docSchema = z.string().max(CALLBACK_LIMITS.docChars);
-
-/**
- * A KYC callback body: the documented fields within `CALLBACK_LIMITS`, plus the hash. Unknown extra fields are
- * tolerated (and never forwarded); the known ones must have the documented types.
- */
-export const kycCallbackBodySchema = z.looseObject({
-  callbackType: z.literal('kyc'),
-  customerId: customerIdSchema,
-  status: z.string().max(CALLBACK_LIMITS.statusChars).nullable(),
-  kycProcessingStatus: z
-    .string()
-    .max(CALLBACK_LIMITS.statusChars)
-    .nullish()
-    .transform((value) => value ?? null),
-  docsMissing: z
-    .array(z.union([docSchema, z.looseObject({ docType: docSchema })]))
-    .max(CALLBACK_LIMITS.docsMissingItems)
-    .nullish()
-    .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType))),
-  kycRejectLabel: limitedText,
-  kycEndUserErrorMessage: limitedText,
-  hash: z.string().min(1).max(512),
-});
+/** A KYC callback body as XGateway sends it: the contract's fields plus the hash. */
+export const kycCallbackBodySchema = kycCallbackFieldsSchema.extend({ hash: z.string().min(1).max(512) });
 export type KycCallbackBody = z.input<typeof kycCallbackBodySchema>;
