@@ -1,14 +1,21 @@
 // @ts-check
-import js from '@eslint/js';
-import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+
+import js from '@eslint/js';
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import globals from 'globals';
+import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', '.temporal/', 'coverage/'] },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
+  {
+    // One import order everywhere (node: built-ins and packages, then relative), so diffs stay about content.
+    plugins: { 'simple-import-sort': simpleImportSort },
+    rules: { 'simple-import-sort/imports': 'error', 'simple-import-sort/exports': 'error' },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -23,8 +30,9 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins.
-    files: ['src/workflows/**/*.ts'],
+    // Everything in the workflow bundle (the workflows and the shared contract they import) runs in Temporal's
+    // deterministic sandbox: no I/O, no Node built-ins.
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+
 import { freePort } from '../scripts/lib/ports.js';
-import { startStack, type Stack, type StackPorts } from '../scripts/lib/stack.js';
+import { type Stack, type StackPorts, startStack } from '../scripts/lib/stack.js';
 import type { CustomerScript, StatusUpdate } from '../src/sandbox/scenarios.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { expectOk, requestJson } from './http.js';

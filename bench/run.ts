@@ -2,16 +2,18 @@
 // server in memory, sandbox, worker, callback receiver) on free ports. Prints a table and writes bench/results.json.
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+
 import { workerEnvSchema } from '../src/worker.js';
 import { EXCLUDED_ACTIONS, measureCost } from './figures/cost.js';
 import { measureHeartbeats } from './figures/heartbeats.js';
 import { measureIngestion } from './figures/ingestion.js';
 import { measureCallbackLatency } from './figures/latency.js';
 import { measureScale } from './figures/scale.js';
-import { startBench, type Bench } from './harness.js';
+import { type Bench, startBench } from './harness.js';
 import { runInfo } from './machine.js';
-import { printReport, type Failed, type Results } from './report.js';
+import { type Failed, printReport, type Results } from './report.js';
 
 const { values: flags } = parseArgs({
   options: {

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 /** Writes the bundle of src/workflows to `output` and returns the path. */

@@ -2,11 +2,13 @@
 // `npm run demo -- --once` exits 0 only when every scenario reached its expected outcome.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client, Connection } from '@temporalio/client';
+
 import { getKycVerificationStatus, resubmitKycVerification, startKycVerification } from '../src/client.js';
 import type { Outcome } from '../src/shared/contract.js';
 import { PortBusyError } from './lib/ports.js';
-import { startStack, type Stack } from './lib/stack.js';
+import { type Stack, startStack } from './lib/stack.js';
 
 const SCENARIOS: { name: string; prefix: string; expected: Outcome; resubmit?: boolean }[] = [
   { name: 'approve', prefix: 'approve-', expected: 'VERIFIED' },

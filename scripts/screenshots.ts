@@ -2,6 +2,7 @@
 // (apt-get install chromium) driven by playwright-core, which downloads no browser of its own.
 // usage: npm run screenshots -- <customer awaiting resubmission> <verified customer>
 import { join } from 'node:path';
+
 import { chromium } from 'playwright-core';
 
 const ui = process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';

@@ -1,7 +1,8 @@
 // `npm run temporal`: a persistent dev server with the Web UI, for the demo and for exploring.
 import { join } from 'node:path';
-import { PortBusyError } from './lib/ports.js';
+
 import { startDevServer } from './lib/dev-server.js';
+import { PortBusyError } from './lib/ports.js';
 
 const port = Number(process.env.TEMPORAL_PORT ?? 7233);
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);

@@ -1,23 +1,26 @@
 // Functions other TypeScript services use to drive a verification, and `npm run kyc -- <command> <customerId>`.
 import { fileURLToPath } from 'node:url';
+
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+
+import { ConfigError, type Env, parseEnv, runMain, temporalConnectionFromEnv, temporalEnvSchema } from './config.js';
 import {
   DEFAULT_TASK_QUEUE,
-  UNCONFIRMED_STATUS,
-  WORKFLOW_TYPE,
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
-  kycVerificationInputSchema,
-  resubmitUpdate,
-  statusQuery,
-  verificationWorkflowId,
   type KycVerificationInput,
+  kycVerificationInputSchema,
   type KycVerificationResult,
   type KycVerificationState,
   type ResubmitResult,
+  resubmitUpdate,
+  statusQuery,
+  UNCONFIRMED_STATUS,
+  verificationWorkflowId,
+  WORKFLOW_TYPE,
 } from './shared/contract.js';
+import { firstIssue } from './shared/validation.js';
 import type { kycVerificationWorkflow } from './workflows/index.js';
-import { parseEnv, runMain, temporalConnectionFromEnv, temporalEnvSchema, ConfigError, type Env } from './config.js';
 
 export interface StartOptions {
   taskQueue?: string;
@@ -34,8 +37,7 @@ export async function startKycVerification(
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof kycVerificationWorkflow>> {
   const parsed = kycVerificationInputSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TypeError(`Invalid KYC verification input: ${issue?.path.join('.') || 'input'}: ${issue?.message}`);
+    throw new TypeError(`Invalid KYC verification input: ${firstIssue(parsed.error)}`);
   }
   const { customerId } = parsed.data;
   return client.workflow.start<typeof kycVerificationWorkflow>(WORKFLOW_TYPE, {
@@ -85,8 +87,7 @@ async function cli(argv: string[], env: Env): Promise<void> {
   if (!COMMANDS.includes(command as (typeof COMMANDS)[number]) || !customerId) throw new ConfigError(USAGE);
   const { KYC_TASK_QUEUE } = parseEnv(temporalEnvSchema, env);
   const temporal = temporalConnectionFromEnv(env);
-  const { address, tls, apiKey, metadata } = temporal.connectionOptions;
-  const connection = await Connection.connect({ address, tls, apiKey, metadata });
+  const connection = await Connection.connect(temporal.connectionOptions);
   const client = new Client({ connection, namespace: temporal.namespace });
   try {
     const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));

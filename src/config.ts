@@ -2,7 +2,9 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
+
 import { DEFAULT_TASK_QUEUE } from './shared/contract.js';
+import { firstIssue } from './shared/validation.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -15,12 +17,11 @@ export class ConfigError extends Error {
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const variable = String(issue?.path[0] ?? 'environment');
-  throw new ConfigError(`Invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`);
+  throw new ConfigError(`Invalid configuration: ${firstIssue(result.error, 'environment')}`);
 }
 
 export const portSchema = z.coerce.number().int().min(0).max(65535);
+export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 export const urlSchema = z.url({ protocol: /^https?$/ });
 
 export const temporalEnvSchema = z.object({

@@ -1,7 +1,7 @@
 // Structured JSON logs, one line per event. Secrets are redacted by path as a second line of defence:
 // the code never logs them in the first place.
-import { pino, type Logger as PinoLogger } from 'pino';
-import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
+import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 
 export const REDACTED_PATHS = [
   'apiKey',
@@ -13,19 +13,27 @@ export const REDACTED_PATHS = [
   'headers["x-api-key"]',
   '*.headers["x-api-key"]',
   'req.headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.*.hash',
+  'secretKeys',
+  '*.secretKeys',
 ];
 
-export function createLogger(name: string, destination?: NodeJS.WritableStream): PinoLogger {
-  return pino(
-    {
-      name,
-      level: process.env.LOG_LEVEL ?? 'info',
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // The Temporal SDK logs failures under `error`; without a serializer pino drops their message.
-      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
-    },
-    destination as pino.DestinationStream | undefined,
-  );
+/** Every process's logger (`kyc-worker`, `kyc-webhook`); pass `destination` to capture lines (tests). */
+export function createLogger(
+  name: string,
+  options: { level?: string; destination?: DestinationStream } = {},
+): PinoLogger {
+  const settings = {
+    name,
+    level: options.level ?? 'info',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // The Temporal SDK logs failures under `error`; without a serializer pino drops their message.
+    serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -1,23 +1,26 @@
 // `npm run worker`: hosts the KYC workflows and activities.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+
+import { makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
+
 import { createActivities } from './activities/index.js';
 import {
   ConfigError,
+  type Env,
+  logLevelSchema,
   parseEnv,
   portSchema,
   runMain,
   temporalConnectionFromEnv,
   temporalEnvSchema,
   urlSchema,
-  type Env,
 } from './config.js';
 import { createLogger, temporalLogger } from './logging.js';
-import { createXGatewayClient } from './xgateway/client.js';
 import { SANDBOX_BASE_URL } from './sandbox/defaults.js';
 import { START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from './shared/contract.js';
+import { createXGatewayClient } from './xgateway/client.js';
 
 /** Source (.ts under tsx) or compiled (.js): the workflows sit next to this file either way. */
 export const workflowsPath = fileURLToPath(new URL(`./workflows/index${extname(import.meta.url)}`, import.meta.url));
@@ -48,6 +51,7 @@ export const workerEnvSchema = temporalEnvSchema.extend({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(150),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+  LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
@@ -66,7 +70,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
 async function main(env: Env = process.env): Promise<void> {
   const config = loadWorkerConfig(env);
   const temporal = temporalConnectionFromEnv(env);
-  const logger = createLogger('kyc-worker');
+  const logger = createLogger('kyc-worker', { level: config.LOG_LEVEL });
   Runtime.install({
     // SIGINT/SIGTERM: the worker stops polling, lets running tasks finish (up to the grace time), then exits.
     shutdownSignals: ['SIGINT', 'SIGTERM'],

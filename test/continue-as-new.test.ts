@@ -2,10 +2,12 @@
 // A dev server of its own suggests it after a few dozen events, so the hand-over happens on real timers in seconds.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../scripts/lib/dev-server.js';
+
+import { type DevServer, startDevServer } from '../scripts/lib/dev-server.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { kycCallbackSignal, statusQuery, verificationWorkflowId } from '../src/shared/contract.js';

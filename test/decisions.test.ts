@@ -1,6 +1,7 @@
 // The workflow's pure decisions, table by table.
 import { describe, expect, it } from '@jest/globals';
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure } from '@temporalio/common';
+
 import {
   classifyStartFailure,
   isBudgetExhausted,

@@ -1,11 +1,13 @@
 // `npm run demo -- --once` as CI runs it: every part started as a child process, every scenario to its outcome.
-import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+import { describe, expect, it } from '@jest/globals';
+
 import { freePort } from '../scripts/lib/ports.js';
 
 const demo = fileURLToPath(new URL('../scripts/demo.ts', import.meta.url));

@@ -1,11 +1,12 @@
 // Exactly one verification request per start or resubmission, and an outcome that follows from why the run stopped,
 // whatever the vendor and the clock do. Each case here failed against the workflow before its fix.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
+
 import type { CustomerScript } from '../src/sandbox/scenarios.js';
-import { createKycStack, eventually, waitForPhase, type KycStack, type KycWorkerOptions } from './helpers/kyc.js';
+import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
+import { createKycStack, eventually, type KycStack, type KycWorkerOptions, waitForPhase } from './helpers/kyc.js';
 import { uniqueTaskQueue } from './helpers/temporal.js';
 
 const EventType = proto.api.enums.v1.EventType;

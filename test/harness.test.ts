@@ -1,6 +1,8 @@
-import { describe, expect, it, afterAll, beforeAll } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { connectTestTemporal, uniqueTaskQueue, withWorker, type TemporalTestContext } from './helpers/temporal.js';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue, withWorker } from './helpers/temporal.js';
 import { harnessWorkflow, pingSignal } from './workflows/harness-workflows.js';
 
 const workflowsPath = fileURLToPath(new URL('./workflows/harness-workflows.ts', import.meta.url));

@@ -1,21 +1,23 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
+
+import { ensureTemporalCli } from '../scripts/setup.mjs';
 import {
   kycCallbackSignal,
   kycStatusSearchAttribute,
+  type KycVerificationResult,
   resubmitUpdate,
   statusQuery,
-  type KycVerificationResult,
 } from '../src/shared/contract.js';
-import { ensureTemporalCli } from '../scripts/setup.mjs';
+import { createKycStack, eventually, type KycStack, waitForPhase } from './helpers/kyc.js';
 import { testAddress } from './helpers/temporal.js';
-import { createKycStack, eventually, waitForPhase, type KycStack } from './helpers/kyc.js';
 
 const EventType = proto.api.enums.v1.EventType;
 /** So long that only a callback can end the wait within a test. */

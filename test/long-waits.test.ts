@@ -2,8 +2,9 @@
 // outage across the deadline, and a long run that continues as new. The sandbox and the receiver are real as ever.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+
 import { statusQuery } from '../src/shared/contract.js';
-import { createKycStack, waitForPhase, type KycStack } from './helpers/kyc.js';
+import { createKycStack, type KycStack, waitForPhase } from './helpers/kyc.js';
 import { createTimeSkippingEnvironment } from './helpers/time-skipping.js';
 
 const DAY = 24 * 60 * 60_000;

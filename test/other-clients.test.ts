@@ -1,10 +1,12 @@
 // The contract is plain JSON and names: the Temporal CLI and another language's SDK drive the worker unaided.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
 import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { createKycStack, type KycStack } from './helpers/kyc.js';
 import { testAddress } from './helpers/temporal.js';

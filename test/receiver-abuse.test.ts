@@ -3,21 +3,23 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+
 import { createActivities } from '../src/activities/index.js';
+import { createLogger } from '../src/logging.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { CALLBACK_LIMITS, kycReversalSearchAttribute, verificationWorkflowId } from '../src/shared/contract.js';
-import { createWebhookLogger } from '../src/webhook/logger.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer, type WebhookServerOptions } from '../src/webhook/server.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { createXGatewayClient } from '../src/xgateway/client.js';
 import { eventually } from './helpers/kyc.js';
-import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './helpers/temporal.js';
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 import { callbackRecorderWorkflow, completedVerificationWorkflow } from './workflows/webhook-workflows.js';
 
 const EventType = proto.api.enums.v1.EventType;
@@ -72,7 +74,7 @@ async function startReceiver(options: Partial<WebhookServerOptions> = {}): Promi
     taskQueue,
     secretKeys: [SECRET],
     metrics,
-    logger: createWebhookLogger({ level: 'silent' }),
+    logger: createLogger('kyc-webhook', { level: 'silent' }),
     ...options,
   });
   apps.push(app);

@@ -4,12 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { createWebhookLogger } from '../src/webhook/logger.js';
+
+import { createLogger } from '../src/logging.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../src/webhook/server.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
-import { createKycStack, waitForPhase, type KycStack } from './helpers/kyc.js';
-import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './helpers/temporal.js';
+import { createKycStack, type KycStack, waitForPhase } from './helpers/kyc.js';
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 const SECRET = `fuzz-secret-${process.pid}`;
@@ -93,7 +94,7 @@ describe('the receiver under generated bodies', () => {
       taskQueue: uniqueTaskQueue('fuzz'),
       secretKeys: [SECRET],
       metrics,
-      logger: createWebhookLogger({ level: 'silent' }),
+      logger: createLogger('kyc-webhook', { level: 'silent' }),
       // A slow dev server under the parallel suite must not turn into a 503: this property is about bodies.
       temporalTimeoutMs: 30_000,
     });

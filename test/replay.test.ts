@@ -1,8 +1,10 @@
-import { describe, expect, it } from '@jest/globals';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Worker } from '@temporalio/worker';
+
+import { describe, expect, it } from '@jest/globals';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+
 import { workflowsPath } from './helpers/kyc.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));

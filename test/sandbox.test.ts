@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+
 import { createSandbox, type RequestLog, type Sandbox } from '../src/sandbox/sandbox.js';
 
 const API_KEY = 'test-api-key';

@@ -1,20 +1,22 @@
 // The whole system as it runs in production: worker, receiver and sandbox as separate processes, configured
 // only through their environment, with keys unique to this run so the log check below means something.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { temporal as proto } from '@temporalio/proto';
-import { ensureTemporalCli } from '../scripts/setup.mjs';
+
 import { freePort } from '../scripts/lib/ports.js';
-import { startStack, type Stack } from '../scripts/lib/stack.js';
+import { type Stack, startStack } from '../scripts/lib/stack.js';
+import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { startKycVerification } from '../src/client.js';
 import { kycStatusSearchAttribute, statusQuery } from '../src/shared/contract.js';
 import { eventually, waitForPhase } from './helpers/kyc.js';
-import { connectTestTemporal, testAddress, uniqueTaskQueue, type TemporalTestContext } from './helpers/temporal.js';
+import { connectTestTemporal, type TemporalTestContext, testAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const apiKey = `api-${randomUUID()}`;
 const secretKey = `secret-${randomUUID()}`;

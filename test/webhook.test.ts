@@ -1,32 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+
 import { freePort } from '../scripts/lib/ports.js';
 import { createActivities } from '../src/activities/index.js';
+import { ConfigError } from '../src/config.js';
+import { createLogger } from '../src/logging.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import {
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
   UNCONFIRMED_STATUS,
   UNMATCHED_CALLBACK_WORKFLOW_TYPE,
-  unmatchedCallbackWorkflowId,
-  verificationWorkflowId,
   type UnmatchedCallbackInput,
   type UnmatchedCallbackResult,
+  unmatchedCallbackWorkflowId,
+  verificationWorkflowId,
 } from '../src/shared/contract.js';
-import { ConfigError } from '../src/config.js';
-import { createWebhookLogger } from '../src/webhook/logger.js';
-import { RecentCallbacks } from '../src/webhook/recent-callbacks.js';
-import { loadWebhookConfig } from '../src/webhook/webhook-config.js';
 import { createWebhookMetrics, startMetricsServer, type WebhookMetrics } from '../src/webhook/metrics.js';
+import { RecentCallbacks } from '../src/webhook/recent-callbacks.js';
 import { BODY_LIMIT_BYTES, CALLBACK_PATH, createWebhookServer } from '../src/webhook/server.js';
+import { loadWebhookConfig } from '../src/webhook/webhook-config.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { createXGatewayClient } from '../src/xgateway/client.js';
-import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './helpers/temporal.js';
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 import {
   barrierSignal,
   barriersQuery,
@@ -99,7 +101,7 @@ async function startReceiver(
     taskQueue,
     secretKeys: [CURRENT_KEY, PREVIOUS_KEY],
     metrics,
-    logger: createWebhookLogger({
+    logger: createLogger('kyc-webhook', {
       level: options.logLevel ?? 'info',
       destination: { write: (line) => logLines.push(line) },
     }),

@@ -1,8 +1,12 @@
 // The XGateway adapter against real sockets: which failures prove that a request never left.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { FailureTypes } from '../src/shared/contract.js';
 import { createXGatewayClient } from '../src/xgateway/client.js';
+import { XGatewayRequestRejectedError, XGatewayUnauthorizedError } from '../src/xgateway/errors.js';
 
 const clientFor = (baseUrl: string) =>
   createXGatewayClient({ baseUrl, apiKey: 'k', postTimeoutMs: 2_000, getTimeoutMs: 2_000 });
@@ -58,5 +62,14 @@ describe('XGateway client', () => {
   it('keeps a Retry-After longer than any retry policy interval', async () => {
     answer = (res) => res.writeHead(429, { 'retry-after': '3600' }).end();
     await expect(clientFor(url).getKycStatus('c-1')).rejects.toMatchObject({ retryAfterMs: 3_600_000 });
+  });
+});
+
+describe('FailureTypes', () => {
+  it('names the adapter error classes that callers and retry policies match on', () => {
+    expect(FailureTypes.unauthorized).toBe(XGatewayUnauthorizedError.name);
+    expect(FailureTypes.requestRejected).toBe(XGatewayRequestRejectedError.name);
+    expect(new XGatewayUnauthorizedError('x').name).toBe(FailureTypes.unauthorized);
+    expect(new XGatewayRequestRejectedError('x').name).toBe(FailureTypes.requestRejected);
   });
 });

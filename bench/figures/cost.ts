@@ -2,11 +2,12 @@
 // histories of three scenarios driven through the whole stack (the sandbox's callbacks go to the receiver).
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
+
 import { startKycVerification } from '../../src/client.js';
-import { resubmitUpdate, type KycVerificationInput } from '../../src/shared/contract.js';
 import type { CustomerScript } from '../../src/sandbox/scenarios.js';
+import { type KycVerificationInput, resubmitUpdate } from '../../src/shared/contract.js';
+import { type Bench, scriptCustomer } from '../harness.js';
 import { awaitPhase, type KycHandle } from './open-verifications.js';
-import { scriptCustomer, type Bench } from '../harness.js';
 
 /**
  * Actions per history event, per https://docs.temporal.io/cloud/actions. Activity retries are billed too; they show

@@ -1,8 +1,9 @@
 // Floor workflows on the in-process floor worker: the same server, the same run, nothing of the KYC path.
 import type { WorkflowHandle } from '@temporalio/client';
-import { floorSignal, type floorWorkflow } from '../floor-workflows.js';
+
 import type { KycCallbackPayload } from '../../src/shared/contract.js';
-import { runPool, waitFor, type Bench } from '../harness.js';
+import { floorSignal, type floorWorkflow } from '../floor-workflows.js';
+import { type Bench, runPool, waitFor } from '../harness.js';
 
 export type FloorHandle = WorkflowHandle<typeof floorWorkflow>;
 

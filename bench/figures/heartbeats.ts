@@ -2,7 +2,7 @@
 // action; the SDK throttles the rest. Counted from the server's side: distinct `lastHeartbeatTime` values seen by
 // polling describe(), which is finer than the throttle interval, so none is missed.
 import { startKycVerification } from '../../src/client.js';
-import { scriptCustomer, sleep, type Bench } from '../harness.js';
+import { type Bench, scriptCustomer, sleep } from '../harness.js';
 import { round } from '../stats.js';
 
 export interface HeartbeatFigure {

@@ -6,10 +6,11 @@
 // a floor workflow does on its signal. (KYC_PENDING *with* VERIFICATION_IN_PROGRESS would not do: the receiver
 // answers that progress report with a describe instead of a signal.)
 import { performance } from 'node:perf_hooks';
-import { openFloorWorkflows, signalFloor } from './floor.js';
+
 import { WORKFLOW_TYPE } from '../../src/shared/contract.js';
-import { metricSum, postCallback, runPool, waitFor, workerMetrics, type Bench } from '../harness.js';
+import { type Bench, metricSum, postCallback, runPool, waitFor, workerMetrics } from '../harness.js';
 import { round } from '../stats.js';
+import { openFloorWorkflows, signalFloor } from './floor.js';
 
 export interface IngestionFigure {
   count: number;

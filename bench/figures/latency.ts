@@ -1,10 +1,11 @@
 // Figure 1: from the moment XGateway's callback is POSTed to the receiver until the caller's `result()` resolves,
 // against the floor of a bare signal to a workflow that completes on it.
 import { performance } from 'node:perf_hooks';
+
+import { type Bench, postCallback, runPool, setVendorStatus } from '../harness.js';
+import { type LatencySummary, round, summarize } from '../stats.js';
 import { openFloorWorkflows, signalFloor } from './floor.js';
 import { openWaitingVerifications } from './open-verifications.js';
-import { postCallback, runPool, setVendorStatus, type Bench } from '../harness.js';
-import { round, summarize, type LatencySummary } from '../stats.js';
 
 export interface LatencyFigure {
   count: number;

@@ -1,10 +1,11 @@
 // Verifications parked in AWAITING_RESULT with the vendor's callbacks dropped: only a callback the bench itself
 // POSTs can wake them, and the 1-hour first check keeps the fallback out of every measurement.
 import type { WorkflowHandle } from '@temporalio/client';
+
 import { startKycVerification } from '../../src/client.js';
-import type { kycVerificationWorkflow } from '../../src/workflows/index.js';
 import { statusQuery } from '../../src/shared/contract.js';
-import { runPool, scriptCustomer, waitFor, type Bench } from '../harness.js';
+import type { kycVerificationWorkflow } from '../../src/workflows/index.js';
+import { type Bench, runPool, scriptCustomer, waitFor } from '../harness.js';
 
 export type KycHandle = WorkflowHandle<typeof kycVerificationWorkflow>;
 

@@ -1,9 +1,10 @@
 // Figure 4: many verifications waiting on one worker, then every callback at once. Measures the worker's resident
 // memory while they wait and after the burst, how fast they start, and how long the burst takes to drain.
 import { performance } from 'node:perf_hooks';
-import { WORKFLOW_TYPE, verificationWorkflowId } from '../../src/shared/contract.js';
-import { startWaitingVerification } from './open-verifications.js';
+
+import { verificationWorkflowId, WORKFLOW_TYPE } from '../../src/shared/contract.js';
 import {
+  type Bench,
   metricSum,
   postCallback,
   rssMiB,
@@ -13,9 +14,9 @@ import {
   waitFor,
   workerMetrics,
   workerPid,
-  type Bench,
 } from '../harness.js';
 import { round } from '../stats.js';
+import { startWaitingVerification } from './open-verifications.js';
 
 type Phase = 'starting' | 'waiting' | 'burst' | 'after';
 

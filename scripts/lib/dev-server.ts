@@ -1,7 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+
 import { Connection } from '@temporalio/client';
+
 import { ensureTemporalCli } from '../setup.mjs';
 import { assertPortFree } from './ports.js';
 

@@ -1,13 +1,14 @@
 // The whole system as child processes, the way an operator runs it: Temporal dev server, sandbox, worker and
 // callback receiver. Used by the demo and the benchmarks.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
+import { type DevServer, startDevServer, stopChild } from './dev-server.js';
 import { assertPortFree } from './ports.js';
-import { startDevServer, stopChild, type DevServer } from './dev-server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -1,5 +1,14 @@
 // Side effects of a KYC verification: every call to XGateway happens here, never in workflow code.
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+
+import { FailureTypes, REQUEST_OUTCOME_UNKNOWN, type StartFailureDetails } from '../shared/contract.js';
+import {
+  FINAL_STATUSES,
+  type KycSnapshot,
+  PRECONDITION_MISSING_STATUSES,
+  STARTABLE_STATUSES,
+  VERIFICATION_IN_PROGRESS,
+} from '../shared/kyc-status.js';
 import type { KycStatusReading, XGatewayClient } from '../xgateway/client.js';
 import {
   XGatewayError,
@@ -7,14 +16,6 @@ import {
   XGatewayRequestRejectedError,
   XGatewayUnauthorizedError,
 } from '../xgateway/errors.js';
-import {
-  FINAL_STATUSES,
-  PRECONDITION_MISSING_STATUSES,
-  STARTABLE_STATUSES,
-  VERIFICATION_IN_PROGRESS,
-  type KycSnapshot,
-} from '../shared/kyc-status.js';
-import { FailureTypes, REQUEST_OUTCOME_UNKNOWN, type StartFailureDetails } from '../shared/contract.js';
 
 export interface ActivityDependencies {
   xgateway: XGatewayClient;

@@ -1,6 +1,7 @@
 // KYC callback delivery as XGateway documents it: a JSON POST on every change, retried with exponential backoff.
 // Scripted modes (drop, duplicate, delay, reorder) produce the misbehaviour a receiver must survive.
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { computeCallbackHash } from '../xgateway/callback-hash.js';
 import type { KycCallbackBody } from '../xgateway/schemas.js';
 import type { Customer } from './scenarios.js';

@@ -1,6 +1,7 @@
 // `npm run sandbox`: the fake XGateway on a fixed port, for the demo and for manual runs against the worker.
 import { z } from 'zod';
-import { ConfigError, parseEnv, portSchema, runMain, urlSchema, type Env } from '../config.js';
+
+import { ConfigError, type Env, parseEnv, portSchema, runMain, urlSchema } from '../config.js';
 import { randomSandboxKeys, SANDBOX_CALLBACK_URL, SANDBOX_DEFAULT_PORT } from './defaults.js';
 import { createSandbox } from './sandbox.js';
 

@@ -3,21 +3,24 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+
 import { STARTABLE_STATUSES, VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
-import { createCallbackSender, type CallbackAttempt } from './callbacks.js';
+import { firstIssue } from '../shared/validation.js';
+import { type CallbackAttempt, createCallbackSender } from './callbacks.js';
 import {
+  type BehaviourPatch,
   behaviourPatchSchema,
   createCustomer,
-  customerScriptSchema,
-  nextOutcome,
-  statusUpdateSchema,
-  type BehaviourPatch,
   type Customer,
   type CustomerScript,
+  customerScriptSchema,
   type Fault,
+  nextOutcome,
   type StatusUpdate,
+  statusUpdateSchema,
 } from './scenarios.js';
 
 export const API_PREFIX = '/api/v2';
@@ -412,9 +415,7 @@ function view(customer: Customer): CustomerView {
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.length ? issue.path.join('.') : 'body';
-  throw Object.assign(new SandboxInputError(`${field}: ${issue?.message ?? 'invalid value'}`), { statusCode: 400 });
+  throw Object.assign(new SandboxInputError(firstIssue(result.error, 'body')), { statusCode: 400 });
 }
 
 /** Background work that reset and close can cancel and wait for, so no timer outlives the sandbox. */

@@ -1,7 +1,9 @@
 // The sandbox's customers: what the control API may script, the default script that an id's prefix selects, and
 // the in-memory state of one customer.
 import { createHash } from 'node:crypto';
+
 import { z } from 'zod';
+
 import { urlSchema } from '../config.js';
 
 /** Faults a POST or GET can be scripted to answer with; `reset` destroys the socket without answering. */

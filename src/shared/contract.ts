@@ -1,8 +1,10 @@
 // What every process agrees on: names, ids, messages, input and result shapes. Other services and other
 // languages' SDKs rely on these names; change them only with a versioning plan.
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+
+import type { KycStatus } from './kyc-status.js';
 import { customerIdSchema, type WaitStep } from './verification-input.js';
 
 export * from './verification-input.js';
@@ -83,7 +85,7 @@ export const kycCallbackPayloadSchema = z.looseObject({
 export type KycCallbackPayload = z.input<typeof kycCallbackPayloadSchema>;
 
 export interface LastCallback {
-  status: string | null;
+  status: KycStatus;
   kycProcessingStatus: string | null;
   receivedAt: string | null;
   /** When the workflow saw it (ISO). */
@@ -95,7 +97,7 @@ export interface KycVerificationState {
   customerId: string;
   phase: Phase;
   /** Last status confirmed through the status API; null before any reading. */
-  status: string | null;
+  status: KycStatus;
   kycProcessingStatus: string | null;
   /** Verification requests run (the first one plus resubmissions). */
   attempts: number;
@@ -123,7 +125,7 @@ export interface KycVerificationState {
 export interface KycVerificationResult {
   customerId: string;
   outcome: Outcome;
-  status: string | null;
+  status: KycStatus;
   docsMissing: string[];
   kycRejectLabel: string | null;
   kycEndUserErrorMessage: string | null;
@@ -190,9 +192,9 @@ export const kycReversalSearchAttribute = defineSearchAttributeKey('KycReversal'
 
 export interface UnmatchedCallbackResult {
   customerId: string;
-  claimedStatus: string | null;
+  claimedStatus: KycStatus;
   /** Status the status API confirmed. */
-  confirmedStatus: string | null;
+  confirmedStatus: KycStatus;
   /** The customer was verified (FULL_USER) and no longer is. */
   reversal: boolean;
   confirmedAt: string;

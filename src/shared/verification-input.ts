@@ -1,6 +1,7 @@
 // A verification's input: the customer, the timing, and what a run carries over when it continues as new. Part of
 // the contract (re-exported by contract.ts); apart only to keep each file to one subject.
 import { z } from 'zod';
+
 import type { KycVerificationState } from './contract.js';
 
 /** The merchant's customer id, XGateway's `{id}`: also the workflow id's business key. */

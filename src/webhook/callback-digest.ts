@@ -1,5 +1,6 @@
 // Identity of one KYC callback delivery. XGateway sends no event id or timestamp, so the content is the identity.
 import { createHash } from 'node:crypto';
+
 import type { CallbackClaim } from '../shared/contract.js';
 
 /**

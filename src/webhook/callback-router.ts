@@ -4,19 +4,20 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyBaseLogger } from 'fastify';
+
 import {
+  type KycCallbackPayload,
   kycCallbackSignal,
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
   UNCONFIRMED_STATUS,
   UNMATCHED_CALLBACK_WORKFLOW_TYPE,
+  type UnmatchedCallbackInput,
   unmatchedCallbackWorkflowId,
   verificationWorkflowId,
-  type KycCallbackPayload,
-  type UnmatchedCallbackInput,
 } from '../shared/contract.js';
-import { VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
-import { callbackDigest, signalRequestId, type CallbackContent } from './callback-digest.js';
+import { KYC_STATUS, VERIFICATION_IN_PROGRESS } from '../shared/kyc-status.js';
+import { type CallbackContent, callbackDigest, signalRequestId } from './callback-digest.js';
 import type { WebhookMetrics } from './metrics.js';
 import { RecentCallbacks } from './recent-callbacks.js';
 import { classifyTemporalError } from './temporal-errors.js';
@@ -96,7 +97,10 @@ export function createCallbackRouter(options: CallbackRouterOptions) {
           throw error;
         });
       const published = description?.typedSearchAttributes.get(kycStatusSearchAttribute);
-      if (description?.status.name === 'RUNNING' && (published === UNCONFIRMED_STATUS || published === 'KYC_PENDING')) {
+      if (
+        description?.status.name === 'RUNNING' &&
+        (published === UNCONFIRMED_STATUS || published === KYC_STATUS.KYC_PENDING)
+      ) {
         metrics.progress.inc();
         log.info({ outcome: 'progress' }, 'callback');
         return { outcome: 'progress', workflowId };
@@ -199,5 +203,5 @@ export function createCallbackRouter(options: CallbackRouterOptions) {
 
 /** "Verification in progress": what the open workflow already confirmed after sending its request. */
 function isProgressReport(payload: ClaimedCallback): boolean {
-  return payload.status === 'KYC_PENDING' && payload.kycProcessingStatus === VERIFICATION_IN_PROGRESS;
+  return payload.status === KYC_STATUS.KYC_PENDING && payload.kycProcessingStatus === VERIFICATION_IN_PROGRESS;
 }

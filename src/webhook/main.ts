@@ -1,20 +1,21 @@
 // `npm run webhook`: the KYC callback receiver process, with its metrics listener.
 import { Client, Connection } from '@temporalio/client';
+
 import { runMain, temporalConnectionFromEnv } from '../config.js';
-import { createWebhookLogger } from './logger.js';
-import { createWebhookMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { createLogger } from '../logging.js';
+import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
 import { createWebhookServer } from './server.js';
 import { loadWebhookConfig } from './webhook-config.js';
 
 async function main(): Promise<void> {
   const config = loadWebhookConfig(process.env);
   const temporal = temporalConnectionFromEnv(process.env);
-  const logger = createWebhookLogger({ level: config.logLevel });
+  const logger = createLogger('kyc-webhook', { level: config.logLevel });
 
   // The client Connection takes the same address, TLS, API key and metadata as the worker's native one.
-  const { address, tls, apiKey, metadata } = temporal.connectionOptions;
+  const { address } = temporal.connectionOptions;
   // Lazy: with Temporal down at start the receiver still answers, with 503s that make XGateway retry.
-  const connection = Connection.lazy({ address, tls, apiKey, metadata, connectTimeout: '10s' });
+  const connection = Connection.lazy({ ...temporal.connectionOptions, connectTimeout: '10s' });
   const client = new Client({ connection, namespace: temporal.namespace });
   const metrics = createWebhookMetrics({ collectDefaults: true });
   const app = await createWebhookServer({

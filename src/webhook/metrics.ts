@@ -1,5 +1,6 @@
 // Prometheus metrics of the callback receiver, in a registry of its own so that tests and processes never collide.
 import { createServer, type Server } from 'node:http';
+
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** Why a callback was refused; one label value per explicit status code. */

@@ -1,19 +1,21 @@
 // The XGateway KYC callback receiver's HTTP layer: parse, verify, limit, validate, answer. What happens to an
 // authentic callback in Temporal is the router's job (callback-router.ts).
-import type { Client } from '@temporalio/client';
 import rateLimit from '@fastify/rate-limit';
+import type { Client } from '@temporalio/client';
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
+
+import { createLogger } from '../logging.js';
+import { firstIssue } from '../shared/validation.js';
 import { verifyCallbackHash } from '../xgateway/callback-hash.js';
 import { kycCallbackBodySchema } from '../xgateway/schemas.js';
 import type { CallbackContent } from './callback-digest.js';
 import { createCallbackRouter, type Delivered } from './callback-router.js';
-import { createWebhookLogger } from './logger.js';
 import type { FailureReason, RejectionReason, WebhookMetrics } from './metrics.js';
 import { classifyTemporalError } from './temporal-errors.js';
 
@@ -55,7 +57,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   const router = createCallbackRouter({ client, taskQueue, metrics, unmatchedWindowMs: options.unmatchedWindowMs });
 
   const app = Fastify({
-    loggerInstance: options.logger ?? createWebhookLogger(),
+    loggerInstance: options.logger ?? createLogger('kyc-webhook'),
     // One line per callback, written by the handler with customerId and workflowId, instead of two generic ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -142,9 +144,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   app.post<{ Body: unknown }>(CALLBACK_PATH, { preHandler: [verify, limitPerCustomer] }, async (request, reply) => {
     const parsed = kycCallbackBodySchema.safeParse(request.body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return reject(reply, 400, 'invalid_body', `invalid callback: ${where}${issue?.message ?? 'invalid'}`);
+      return reject(reply, 400, 'invalid_body', `invalid callback: ${firstIssue(parsed.error, 'body')}`);
     }
 
     // Only what the workflow uses travels on: free text would grow every history and is read from the status API.

@@ -1,6 +1,7 @@
 // The receiver's configuration, parsed once at start-up from an injectable env object.
 import { z } from 'zod';
-import { parseEnv, portSchema, temporalEnvSchema, type Env } from '../config.js';
+
+import { type Env, logLevelSchema, parseEnv, portSchema, temporalEnvSchema } from '../config.js';
 
 // An empty variable counts as unset, the way shells and .env files usually mean it.
 const optionalSecret = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
@@ -24,7 +25,7 @@ export const webhookEnvSchema = temporalEnvSchema.extend({
     .max(30 * 24 * 60 * 60_000)
     .default(24 * 60 * 60_000),
   WEBHOOK_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  LOG_LEVEL: logLevelSchema,
   NODE_ENV: z.string().optional(),
 });
 

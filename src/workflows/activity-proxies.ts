@@ -1,4 +1,5 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+
 import type { KycActivities } from '../activities/index.js';
 import { FailureTypes, START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from '../shared/contract.js';
 

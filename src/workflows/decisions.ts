@@ -1,22 +1,23 @@
 // Pure decisions of the verification workflow: no Temporal calls, so each is table-tested on its own.
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+
 import { FailureTypes, type StartFailureDetails, type Step } from '../shared/contract.js';
-import { STARTABLE_STATUSES, type KycSnapshot } from '../shared/kyc-status.js';
+import { KYC_STATUS, type KycSnapshot, STARTABLE_STATUSES } from '../shared/kyc-status.js';
 
 type Reading = Pick<KycSnapshot, 'status' | 'kycProcessingStatus'>;
 
 /** Which step follows a confirmed status. */
 export function stepForStatus({ status, kycProcessingStatus }: Reading): Step {
   switch (status) {
-    case 'FULL_USER':
+    case KYC_STATUS.FULL_USER:
       return 'VERIFIED';
-    case 'HARD_KYC_FAILED':
+    case KYC_STATUS.HARD_KYC_FAILED:
       return 'REJECTED';
-    case 'SOFT_KYC_FAILED':
+    case KYC_STATUS.SOFT_KYC_FAILED:
       return 'AWAIT_RESUBMISSION';
-    case 'PENDING_KYC_DATA':
-    case 'KYC_NEEDED':
+    case KYC_STATUS.PENDING_KYC_DATA:
+    case KYC_STATUS.KYC_NEEDED:
       // Nothing is running at the vendor and it waits for data: only the merchant can move this on.
       return kycProcessingStatus === null ? 'AWAIT_RESUBMISSION' : 'AWAIT_RESULT';
     default:

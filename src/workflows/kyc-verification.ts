@@ -10,17 +10,18 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+
 import {
   CALLBACK_CHECK_SPACING_MS,
   DEFAULT_TIMING,
   FailureTypes,
   kycCallbackPayloadSchema,
   kycCallbackSignal,
+  type KycVerificationInput,
   kycVerificationInputSchema,
+  type KycVerificationResult,
   resubmitUpdate,
   statusQuery,
-  type KycVerificationInput,
-  type KycVerificationResult,
   type Step,
   type WaitStep,
 } from '../shared/contract.js';

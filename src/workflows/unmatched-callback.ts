@@ -1,12 +1,14 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+
 import {
   kycReversalSearchAttribute,
   kycStatusSearchAttribute,
   NULL_STATUS,
-  unmatchedCallbackInputSchema,
   type UnmatchedCallbackInput,
+  unmatchedCallbackInputSchema,
   type UnmatchedCallbackResult,
 } from '../shared/contract.js';
+import { KYC_STATUS } from '../shared/kyc-status.js';
 import { checkActivities } from './activity-proxies.js';
 import { parseWorkflowInput } from './input.js';
 
@@ -25,7 +27,7 @@ export async function kycUnmatchedCallbackWorkflow(rawInput: UnmatchedCallbackIn
     { summary: 'Confirm the unmatched callback’s status', scheduleToCloseTimeout: '1 day' },
     [{ customerId }],
   );
-  const reversal = previousStatus === 'FULL_USER' && snapshot.status !== 'FULL_USER';
+  const reversal = previousStatus === KYC_STATUS.FULL_USER && snapshot.status !== KYC_STATUS.FULL_USER;
   // One upsert: the confirmed status, and the reversal flag that operators filter on (`KycReversal = true`).
   upsertSearchAttributes([
     { key: kycStatusSearchAttribute, value: snapshot.status ?? NULL_STATUS },

@@ -1,17 +1,18 @@
 // The state of one verification run and its rules: what it shows (query, current details, KycStatus), how callbacks
 // and readings change it, and when `resubmit` may be accepted. The workflow wires handlers and steps around it.
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+
 import {
+  type ContinuedRun,
   DEFAULT_MAX_RESUBMISSIONS,
+  type KycCallbackPayload,
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
-  NULL_STATUS,
-  UNCONFIRMED_STATUS,
-  type ContinuedRun,
-  type KycCallbackPayload,
   type KycVerificationResult,
   type KycVerificationState,
+  NULL_STATUS,
   type Outcome,
+  UNCONFIRMED_STATUS,
   type WaitStep,
 } from '../shared/contract.js';
 import type { KycSnapshot } from '../shared/kyc-status.js';

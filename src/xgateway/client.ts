@@ -1,14 +1,16 @@
 // The one adapter to XGateway's HTTP API. got's own retries are off: Temporal owns the retries.
 import got, { RequestError, type Response } from 'got';
+
 import type { KycSnapshot } from '../shared/kyc-status.js';
+import { firstIssue } from '../shared/validation.js';
 import {
   XGatewayBadResponseError,
+  type XGatewayError,
   XGatewayNetworkError,
   XGatewayNotReachedError,
   XGatewayRequestRejectedError,
   XGatewayUnauthorizedError,
   XGatewayUnavailableError,
-  type XGatewayError,
 } from './errors.js';
 import { errorBodySchema, kycStatusResponseSchema, readKycStatusData, refusalBodySchema } from './schemas.js';
 
@@ -56,7 +58,7 @@ export function createXGatewayClient(options: XGatewayClientOptions) {
       const parsed = kycStatusResponseSchema.safeParse(parseJson(response.body));
       if (!parsed.success) {
         throw new XGatewayBadResponseError(
-          `XGateway status API answered 200 with an unexpected body: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+          `XGateway status API answered 200 with an unexpected body: ${firstIssue(parsed.error, 'body')}`,
           200,
         );
       }

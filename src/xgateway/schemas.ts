@@ -1,5 +1,6 @@
 // zod schemas of what XGateway sends: status API answers, error bodies and KYC callbacks.
 import { z } from 'zod';
+
 import { kycCallbackFieldsSchema } from '../shared/contract.js';
 
 /**

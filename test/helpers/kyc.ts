@@ -2,23 +2,25 @@
 // turns the sandbox's callbacks into signals, and a worker per test on its own task queue.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
+import { createLogger } from '../../src/logging.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import {
-  statusQuery,
   type KycVerificationInput,
   type KycVerificationState,
   type Phase,
+  statusQuery,
 } from '../../src/shared/contract.js';
-import { createWebhookLogger } from '../../src/webhook/logger.js';
 import { createWebhookMetrics } from '../../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../../src/webhook/server.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
-import { connectTestTemporal, uniqueTaskQueue, type TemporalTestContext } from './temporal.js';
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
@@ -107,7 +109,7 @@ async function startReceiver(client: Client, secretKey: string): Promise<{ app: 
     taskQueue: uniqueTaskQueue('unmatched'),
     secretKeys: [secretKey],
     metrics: createWebhookMetrics(),
-    logger: createWebhookLogger({ level: 'silent' }),
+    logger: createLogger('kyc-webhook', { level: 'silent' }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

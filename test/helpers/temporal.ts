@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 
 // Quiet the SDK's own logger in tests; failures surface through assertions.
 Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -1,5 +1,6 @@
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+
 import { SEARCH_ATTRIBUTES } from '../../scripts/lib/dev-server.js';
 import { ensureTimeSkippingServer } from '../../scripts/setup.mjs';
 

@@ -1,6 +1,7 @@
 // Test-only workflows for the callback receiver: a recorder in place of the verification workflow, and a finished one.
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
-import { kycCallbackSignal, type KycCallbackPayload } from '../../src/shared/contract.js';
+
+import { type KycCallbackPayload, kycCallbackSignal } from '../../src/shared/contract.js';
 
 export const receivedCallbacksQuery = defineQuery<KycCallbackPayload[]>('receivedCallbacks');
 export const finishSignal = defineSignal('finish');
