@@ -17,32 +17,30 @@ export abstract class XGatewayError extends Error {
   }
 }
 
-/** 401/403: the API key is wrong or missing. Retrying cannot help; an operator must fix the config. */
-export class XGatewayUnauthorizedError extends XGatewayError {
+/** Retrying the same request cannot help. */
+abstract class FinalXGatewayError extends XGatewayError {
   readonly retryable = false;
 }
 
-/** Any other 4xx (e.g. 400 `db_violation`): the request itself is refused. */
-export class XGatewayRequestRejectedError extends XGatewayError {
-  readonly retryable = false;
+/** The same request may succeed later: Temporal retries it (reads) or the workflow decides (the POST). */
+abstract class TransientXGatewayError extends XGatewayError {
+  readonly retryable = true;
 }
+
+/** 401/403: the API key is wrong or missing; an operator must fix the config. */
+export class XGatewayUnauthorizedError extends FinalXGatewayError {}
+
+/** Any other 4xx (e.g. 400 `db_violation`), or a 2xx whose body says `success: false`: the request is refused. */
+export class XGatewayRequestRejectedError extends FinalXGatewayError {}
 
 /** 408, 409, 429 and 5xx: the vendor may accept the same request later. */
-export class XGatewayUnavailableError extends XGatewayError {
-  readonly retryable = true;
-}
+export class XGatewayUnavailableError extends TransientXGatewayError {}
 
 /** Timeouts, resets and TLS failures: the request may or may not have reached the vendor. */
-export class XGatewayNetworkError extends XGatewayError {
-  readonly retryable = true;
-}
+export class XGatewayNetworkError extends TransientXGatewayError {}
 
 /** Connection refused, or a DNS failure before connecting: the request provably never left this process. */
-export class XGatewayNotReachedError extends XGatewayError {
-  readonly retryable = true;
-}
+export class XGatewayNotReachedError extends TransientXGatewayError {}
 
 /** A 2xx whose body does not match the documented shape. Kept retryable: vendors fix bad deploys. */
-export class XGatewayBadResponseError extends XGatewayError {
-  readonly retryable = true;
-}
+export class XGatewayBadResponseError extends TransientXGatewayError {}
