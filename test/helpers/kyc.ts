@@ -117,7 +117,7 @@ async function startReceiver(client: Client, secretKey: string): Promise<{ app: 
   return { app, url: `http://127.0.0.1:${address.port}${CALLBACK_PATH}` };
 }
 
-const quietLogger = {
+export const quietLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,
