@@ -6,6 +6,7 @@ import { temporal as proto } from '@temporalio/proto';
 
 import type { CustomerScript } from '../src/sandbox/scenarios.js';
 import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
+import { approving, softThenVerified } from './fixtures/customers.js';
 import { createKycStack, eventually, type KycStack, type KycWorkerOptions, waitForPhase } from './helpers/kyc.js';
 import { uniqueTaskQueue } from './helpers/temporal.js';
 
@@ -18,7 +19,7 @@ beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
 
 let counter = 0;
-const customer = (prefix: string) => `${prefix}once-${process.pid}-${Date.now()}-${++counter}`;
+const customer = (label: string) => `c-${label}-once-${process.pid}-${Date.now()}-${++counter}`;
 
 const requests = (customerId: string, method: 'GET' | 'POST') =>
   stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === method);
@@ -51,7 +52,8 @@ describe('a verification request whose answer was lost is never sent again on it
   );
 
   it.each(cases)('from %s, lost by %s, the status back where it started', async (status, _loss, script, worker) => {
-    const customerId = customer('approve-');
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving());
     // The vendor accepts and ends the verification where it started within 50 ms; the answer, lost, comes later.
     stack.sandbox.scriptCustomer(customerId, {
       status,
@@ -77,13 +79,16 @@ describe('a verification request whose answer was lost is never sent again on it
   });
 
   it('from SOFT_KYC_FAILED, lost because the worker stopped mid-request: the next worker never sends it again', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, {
-      status: 'SOFT_KYC_FAILED',
-      outcomes: [{ status: 'SOFT_KYC_FAILED' }, { status: 'FULL_USER' }],
-      processingDelayMs: 50,
-      postDelayMs: 60_000,
-    });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(
+      customerId,
+      approving({
+        status: 'SOFT_KYC_FAILED',
+        outcomes: [{ status: 'SOFT_KYC_FAILED' }, { status: 'FULL_USER' }],
+        processingDelayMs: 50,
+        postDelayMs: 60_000,
+      }),
+    );
     const taskQueue = uniqueTaskQueue('kyc');
     // The first worker stops while its POST waits for an answer: it aborts the request, after the vendor accepted it.
     const handle = await stack.withKycWorker(
@@ -112,8 +117,8 @@ describe('a verification request whose answer was lost is never sent again on it
   });
 
   it('moves on without resubmit when the status shows that the lost request landed', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { postFaultsAfterAccept: ['503'], processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ postFaultsAfterAccept: ['503'], processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const state = await waitForPhase(handle, 'AWAITING_RESULT');
@@ -126,7 +131,8 @@ describe('a verification request whose answer was lost is never sent again on it
   });
 
   it('sends again a request that provably never left: refused with 429, not before Retry-After', async () => {
-    const customerId = customer('approve-');
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving());
     // 3 s is longer than the workflow's own first pause (1 s), so only Retry-After explains the gap.
     stack.sandbox.scriptCustomer(customerId, { postFaults: ['429'], retryAfterSeconds: 3 });
     await stack.withKycWorker(async ({ start }) => {
@@ -141,8 +147,8 @@ describe('a verification request whose answer was lost is never sent again on it
   });
 
   it('fails the first start on a 2xx whose body says success false, sending nothing more', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { postResponse: 'refusal' });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ postResponse: 'refusal' }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { ...CALLBACK_ONLY, resubmissionWindow: '2s' } });
       await expect(handle.result()).rejects.toMatchObject({
@@ -156,8 +162,8 @@ describe('a verification request whose answer was lost is never sent again on it
 
 describe('resubmit is accepted only when it leads to exactly one request', () => {
   it('refuses a resubmit while the end-of-window check runs, and ends NEEDS_DATA with no POST', async () => {
-    const customerId = customer('soft-');
-    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode: 'drop' } });
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(customerId, softThenVerified({ callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       // No callbacks: a timer check finds SOFT_KYC_FAILED, and only the window's end moves the run on.
       const timing = { firstCheckAfter: '1s', deadline: '1h', resubmissionWindow: '2s' };
@@ -174,7 +180,8 @@ describe('resubmit is accepted only when it leads to exactly one request', () =>
   });
 
   it('refuses a resubmit while a callback-triggered check runs, so no request fires later unasked', async () => {
-    const customerId = customer('soft-');
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
@@ -204,8 +211,8 @@ describe('resubmit is accepted only when it leads to exactly one request', () =>
 
 describe('why the run stopped decides the outcome', () => {
   it('gives CANCELLED when a cancel meets a status read that then fails', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
@@ -220,8 +227,8 @@ describe('why the run stopped decides the outcome', () => {
 
 describe('callbacks wake the workflow', () => {
   it('wakes for news that a stale callback followed in the same activation', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000, callbacks: { mode: 'drop' } });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000, callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
@@ -249,8 +256,8 @@ describe('callbacks wake the workflow', () => {
   });
 
   it('coalesces a flood of callbacks to one status check a minute after the first two', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     const flood = async (handle: WorkflowHandle, count: number) => {
       for (let i = 0; i < count; i += 1) {
         await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
@@ -297,17 +304,20 @@ describe('callbacks wake the workflow', () => {
 
 describe('vendor answers', () => {
   it('reads a status answer with odd informative fields, keeping what it can', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, {
-      status: 'FULL_USER',
-      statusDataOverrides: {
-        id: 42,
-        docsMissing: [{ docType: 'SELFIE' }, 7, 'PASSPORT', { kind: 'x' }],
-        kycRejectLabel: ['BAD_SELFIE', 'BAD_PASSPORT'],
-        kycEndUserErrorMessage: { text: 'not a string' },
-        addedLater: { nested: true },
-      },
-    });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(
+      customerId,
+      approving({
+        status: 'FULL_USER',
+        statusDataOverrides: {
+          id: 42,
+          docsMissing: [{ docType: 'SELFIE' }, 7, 'PASSPORT', { kind: 'x' }],
+          kycRejectLabel: ['BAD_SELFIE', 'BAD_PASSPORT'],
+          kycEndUserErrorMessage: { text: 'not a string' },
+          addedLater: { nested: true },
+        },
+      }),
+    );
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const result = await Promise.race([
@@ -324,8 +334,8 @@ describe('vendor answers', () => {
   });
 
   it('keeps an unknown status, treats it as not final, and sends nothing', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { status: 'UNDER_REVIEW_BY_COMPLIANCE' });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ status: 'UNDER_REVIEW_BY_COMPLIANCE' }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await waitForPhase(handle, 'AWAITING_RESULT')).toMatchObject({ status: 'UNDER_REVIEW_BY_COMPLIANCE' });
@@ -337,8 +347,8 @@ describe('vendor answers', () => {
   });
 
   it('never reads again before a status read’s Retry-After has passed', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');

@@ -16,6 +16,7 @@ import {
   resubmitUpdate,
   statusQuery,
 } from '../src/shared/contract.js';
+import { approving, flaky, rejecting, silent, softThenVerified, withoutUser } from './fixtures/customers.js';
 import { createKycStack, eventually, type KycStack, waitForPhase } from './helpers/kyc.js';
 import { testAddress } from './helpers/temporal.js';
 
@@ -28,7 +29,7 @@ beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
 
 let counter = 0;
-const customer = (prefix: string) => `${prefix}${process.pid}-${Date.now()}-${++counter}`;
+const customer = (label: string) => `c-${label}-${process.pid}-${Date.now()}-${++counter}`;
 
 /** `RECORD_HISTORIES=1 npm test` refreshes the committed histories that test/replay.test.ts replays. */
 async function record(handle: WorkflowHandle, name: string): Promise<void> {
@@ -73,7 +74,8 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 
 describe('kycVerificationWorkflow', () => {
   it('completes VERIFIED through the callback signal, with one POST and one status check', async () => {
-    const customerId = customer('approve-');
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const result: KycVerificationResult = await handle.result();
@@ -88,7 +90,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('falls back to status checks when no callback comes', async () => {
-    const customerId = customer('silent-');
+    const customerId = customer('silent');
+    stack.sandbox.scriptCustomer(customerId, silent());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({
         customerId,
@@ -102,8 +105,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('does not let a forged callback decide the result', async () => {
-    const customerId = customer('reject-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('reject');
+    stack.sandbox.scriptCustomer(customerId, rejecting({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
@@ -128,8 +131,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it.each(['duplicate', 'reorder'] as const)('is unaffected by %s callbacks', async (mode) => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode } });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ callbacks: { mode } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
@@ -140,8 +143,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('heartbeats through a slow POST', async () => {
-    const customerId = customer('slow-');
-    stack.sandbox.scriptCustomer(customerId, { postDelayMs: 4_000 });
+    const customerId = customer('slow');
+    stack.sandbox.scriptCustomer(customerId, approving({ postDelayMs: 4_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const beats = new Set<string>();
@@ -162,8 +165,11 @@ describe('kycVerificationWorkflow', () => {
 
   it('never POSTs twice when a POST that took effect lost its answer', async () => {
     // Accepted, then answered 500; the vendor decides SOFT_KYC_FAILED before the retry reads the status.
-    const customerId = customer('soft-');
-    stack.sandbox.scriptCustomer(customerId, { postFaultsAfterAccept: ['500'], processingDelayMs: 100 });
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(
+      customerId,
+      softThenVerified({ postFaultsAfterAccept: ['500'], processingDelayMs: 100 }),
+    );
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const state = await waitForPhase(handle, 'AWAITING_RESUBMISSION');
@@ -176,11 +182,14 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('waits while the vendor still creates the applicant, then starts', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, {
-      status: 'CREATED',
-      kycProcessingStatus: 'APPLICANT_CREATION_IN_PROGRESS',
-    });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(
+      customerId,
+      approving({
+        status: 'CREATED',
+        kycProcessingStatus: 'APPLICANT_CREATION_IN_PROGRESS',
+      }),
+    );
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await eventually(async () => {
@@ -194,10 +203,13 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('waits for a resubmission when the vendor asks for data again after the POST', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, {
-      outcomes: [{ status: 'PENDING_KYC_DATA', docsMissing: ['PASSPORT'] }, { status: 'FULL_USER' }],
-    });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(
+      customerId,
+      approving({
+        outcomes: [{ status: 'PENDING_KYC_DATA', docsMissing: ['PASSPORT'] }, { status: 'FULL_USER' }],
+      }),
+    );
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await waitForPhase(handle, 'AWAITING_RESUBMISSION')).toMatchObject({ docsMissing: ['PASSPORT'] });
@@ -207,8 +219,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('confirms the status when the resubmission window ends, so data fixed without a callback still counts', async () => {
-    const customerId = customer('soft-');
-    stack.sandbox.scriptCustomer(customerId, { callbacks: { mode: 'drop' } });
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(customerId, softThenVerified({ callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', resubmissionWindow: '3s' } });
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
@@ -218,7 +230,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('retries a flaky vendor (failed reads, a 429 on the POST) until the POST is accepted exactly once', async () => {
-    const customerId = customer('flaky-');
+    const customerId = customer('flaky');
+    stack.sandbox.scriptCustomer(customerId, flaky());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
@@ -232,7 +245,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('fails clearly and without retrying on a rejected API key, never showing the key', async () => {
-    const customerId = customer('approve-');
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving());
     const apiKey = 'wrong-key-that-must-not-leak';
     await stack.withKycWorker(
       async ({ start }) => {
@@ -249,7 +263,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('fails with KycPreconditionError when the customer has no user', async () => {
-    const customerId = customer('nouser-');
+    const customerId = customer('nouser');
+    stack.sandbox.scriptCustomer(customerId, withoutUser());
     await stack.withKycWorker(async ({ start }) => {
       const failure = await failureOf((await start({ customerId })).result());
       expect(failure.type).toBe('KycPreconditionError');
@@ -259,7 +274,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('waits in AWAITING_RESUBMISSION after SOFT_KYC_FAILED, then verifies after resubmit', async () => {
-    const customerId = customer('soft-');
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const state = await waitForPhase(handle, 'AWAITING_RESUBMISSION');
@@ -279,8 +295,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('rejects resubmit when the workflow is not awaiting it', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
@@ -291,7 +307,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives NEEDS_DATA when the resubmission window expires', async () => {
-    const customerId = customer('soft-');
+    const customerId = customer('soft');
+    stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { resubmissionWindow: '2s', firstCheckAfter: '10m' } });
       expect(await handle.result()).toMatchObject({
@@ -303,8 +320,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives TIMED_OUT at the deadline', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', deadline: '4s' } });
       expect(await handle.result()).toMatchObject({ outcome: 'TIMED_OUT', status: 'KYC_PENDING' });
@@ -312,8 +329,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives CANCELLED on cancellation and cancels the running POST cleanly', async () => {
-    const customerId = customer('slow-');
-    stack.sandbox.scriptCustomer(customerId, { postDelayMs: 60_000 });
+    const customerId = customer('slow');
+    stack.sandbox.scriptCustomer(customerId, approving({ postDelayMs: 60_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId });
       await eventually(
@@ -328,8 +345,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('starts idempotently: a second start gives the same run', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const first = await start({ customerId, timing: CALLBACK_ONLY });
       const second = await start({ customerId, timing: CALLBACK_ONLY });
@@ -361,8 +378,8 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('never sends a POST for a customer already FULL_USER', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { status: 'FULL_USER' });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ status: 'FULL_USER' }));
     await stack.withKycWorker(async ({ start }) => {
       expect(await (await start({ customerId })).result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
       expect(stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST')).toHaveLength(0);
@@ -372,8 +389,8 @@ describe('kycVerificationWorkflow', () => {
 
 describe('kycUnmatchedCallbackWorkflow', () => {
   it('confirms the status and flags a reversal of FULL_USER', async () => {
-    const customerId = customer('approve-');
-    stack.sandbox.scriptCustomer(customerId, { status: 'FRAUD_SUSPECTED' });
+    const customerId = customer('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ status: 'FRAUD_SUSPECTED' }));
     await stack.withKycWorker(async ({ taskQueue }) => {
       const result = await stack.client.workflow.execute('kycUnmatchedCallbackWorkflow', {
         taskQueue,

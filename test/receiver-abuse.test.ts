@@ -16,8 +16,8 @@ import { createSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
 import { CALLBACK_LIMITS, kycReversalSearchAttribute, verificationWorkflowId } from '../src/shared/contract.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer, type WebhookServerOptions } from '../src/webhook/server.js';
-import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { createXGatewayClient } from '../src/xgateway/client.js';
+import { type CallbackBody, signedCallback } from './fixtures/callbacks.js';
 import { eventually } from './helpers/kyc.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 import { callbackRecorderWorkflow, completedVerificationWorkflow } from './workflows/webhook-workflows.js';
@@ -86,17 +86,7 @@ async function startReceiver(options: Partial<WebhookServerOptions> = {}): Promi
 
 let counter = 0;
 const newCustomerId = () => `abuse-${process.pid}-${Date.now()}-${++counter}`;
-const callback = (customerId: string, overrides: Record<string, unknown> = {}) => ({
-  callbackType: 'kyc',
-  customerId,
-  status: 'SOFT_KYC_FAILED',
-  kycProcessingStatus: null,
-  docsMissing: ['SELFIE'],
-  kycRejectLabel: 'BAD_SELFIE',
-  kycEndUserErrorMessage: null,
-  hash: computeCallbackHash(customerId, SECRET),
-  ...overrides,
-});
+const callback = (customerId: string, overrides: CallbackBody = {}) => signedCallback(customerId, SECRET, overrides);
 
 async function post(receiver: Receiver, body: unknown) {
   const response = await fetch(receiver.url, {

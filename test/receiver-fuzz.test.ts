@@ -9,6 +9,7 @@ import { createLogger } from '../src/logging.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../src/webhook/server.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
+import { signedCallback } from './fixtures/callbacks.js';
 import { createKycStack, type KycStack, waitForPhase } from './helpers/kyc.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 
@@ -180,12 +181,7 @@ describe('valid callbacks in any order', () => {
           await waitForPhase(handle, 'AWAITING_RESULT');
           stack.sandbox.setStatus(customerId, { status: final });
           for (const claim of order.slice(0, 2 + copies)) {
-            const body = {
-              callbackType: 'kyc',
-              customerId,
-              ...claim,
-              hash: computeCallbackHash(customerId, stack.keys.secretKey),
-            };
+            const body = signedCallback(customerId, stack.keys.secretKey, claim);
             const response = await fetch(stack.receiverUrl, {
               method: 'POST',
               headers: { 'content-type': 'application/json' },

@@ -1,11 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 
 import { workflowsPath } from './helpers/kyc.js';
+import { installQuietRuntime } from './helpers/temporal.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 
@@ -18,6 +19,8 @@ async function loadHistories() {
     })),
   );
 }
+
+beforeAll(installQuietRuntime);
 
 describe('replay of committed histories', () => {
   it('has histories of the main paths', async () => {

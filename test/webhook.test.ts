@@ -28,6 +28,7 @@ import { BODY_LIMIT_BYTES, CALLBACK_PATH, createWebhookServer } from '../src/web
 import { loadWebhookConfig } from '../src/webhook/webhook-config.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { createXGatewayClient } from '../src/xgateway/client.js';
+import { signedCallback } from './fixtures/callbacks.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 import {
   barrierSignal,
@@ -119,17 +120,7 @@ async function startReceiver(
 const newCustomerId = () => `c-${randomUUID().slice(0, 8)}`;
 
 function callback(customerId: string, overrides: Json = {}, key = CURRENT_KEY): Json {
-  return {
-    callbackType: 'kyc',
-    customerId,
-    docsMissing: ['SELFIE', 'PASSPORT'],
-    kycRejectLabel: 'BAD_SELFIE, BAD_PASSPORT',
-    kycEndUserErrorMessage: null,
-    status: 'SOFT_KYC_FAILED',
-    kycProcessingStatus: null,
-    hash: computeCallbackHash(customerId, key),
-    ...overrides,
-  };
+  return signedCallback(customerId, key, overrides);
 }
 
 async function post(

@@ -34,6 +34,13 @@ export interface KycWorkerOptions {
   taskQueue?: string;
 }
 
+export interface KycHelpers {
+  client: Client;
+  taskQueue: string;
+  createWorker(): Promise<Worker>;
+  start(input: KycVerificationInput): ReturnType<typeof startKycVerification>;
+}
+
 export interface KycStack {
   temporal: Pick<TemporalTestContext, 'client' | 'nativeConnection'>;
   client: Client;
@@ -43,7 +50,12 @@ export interface KycStack {
   keys: { apiKey: string; secretKey: string };
   /** The real receiver's `POST /callbacks/kyc`, where the sandbox sends its callbacks. */
   receiverUrl: string;
-  /** Runs `fn` with a fresh worker on a fresh task queue. */
+  /**
+   * One test's helpers, in the shape of sdk-typescript's `helpers(t)`: a task queue of its own, a worker factory
+   * (the real activities against the sandbox) and `start`. Nothing runs until they are called.
+   */
+  helpers(options?: KycWorkerOptions): KycHelpers;
+  /** Runs `fn` while a worker from `helpers(options)` polls, and shuts it down afterwards. */
   withKycWorker<T>(
     fn: (ctx: {
       taskQueue: string;
@@ -73,26 +85,38 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
   await sandbox.start();
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
 
-  return {
+  const stack: KycStack = {
     temporal,
     client,
     sandbox,
     bundle,
     keys,
     receiverUrl: receiver.url,
-    async withKycWorker(fn, options = {}) {
+    helpers(options = {}) {
       const { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = options;
       const taskQueue = options.taskQueue ?? uniqueTaskQueue('kyc');
-      const xgateway = createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 });
-      const worker = await Worker.create({
-        connection: temporal.nativeConnection,
+      return {
+        client,
         taskQueue,
-        workflowBundle: bundle,
-        activities: createActivities({ xgateway, heartbeatIntervalMs: 200 }),
-        // Cancellation reaches an activity with a heartbeat; unthrottled, a test sees it at once.
-        maxHeartbeatThrottleInterval: '500ms',
-      });
-      return worker.runUntil(fn({ taskQueue, start: (input) => startKycVerification(client, input, { taskQueue }) }));
+        createWorker: () =>
+          Worker.create({
+            connection: temporal.nativeConnection,
+            taskQueue,
+            workflowBundle: bundle,
+            activities: createActivities({
+              xgateway: createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 }),
+              heartbeatIntervalMs: 200,
+            }),
+            // Cancellation reaches an activity with a heartbeat; unthrottled, a test sees it at once.
+            maxHeartbeatThrottleInterval: '500ms',
+          }),
+        start: (input) => startKycVerification(client, input, { taskQueue }),
+      };
+    },
+    async withKycWorker(fn, options = {}) {
+      const { taskQueue, createWorker, start } = stack.helpers(options);
+      const worker = await createWorker();
+      return worker.runUntil(fn({ taskQueue, start }));
     },
     async close() {
       await sandbox.close();
@@ -100,6 +124,7 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
       if (!options.temporal) await temporal.close();
     },
   };
+  return stack;
 }
 
 /** The production receiver on a free port, quiet. */

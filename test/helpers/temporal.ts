@@ -3,8 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 
-// Quiet the SDK's own logger in tests; failures surface through assertions.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+let runtimeInstalled = false;
+/**
+ * Quiets the SDK's own logger (failures surface through assertions). Called by the helpers that connect, never on
+ * import; the SDK allows it only before its runtime first starts, so later calls do nothing.
+ */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
 
 export function testAddress(): string {
   const address = process.env.TEMPORAL_TEST_ADDRESS;
@@ -24,6 +32,7 @@ export interface TemporalTestContext {
 }
 
 export async function connectTestTemporal(): Promise<TemporalTestContext> {
+  installQuietRuntime();
   const address = testAddress();
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });

@@ -3,6 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { SEARCH_ATTRIBUTES } from '../../scripts/lib/dev-server.js';
 import { ensureTimeSkippingServer } from '../../scripts/setup.mjs';
+import { installQuietRuntime } from './temporal.js';
 
 const INDEXED_VALUE_TYPES = { Keyword: 'KEYWORD', Bool: 'BOOL' } as const satisfies Record<
   (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES],
@@ -23,6 +24,7 @@ function indexedValueType(type: keyof typeof INDEXED_VALUE_TYPES) {
  * `env.sleep`; otherwise it runs at wall-clock speed.
  */
 export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: ensureTimeSkippingServer() } },
   });
