@@ -59,8 +59,9 @@ describe('driven from outside TypeScript', () => {
         taskQueue,
         customerId,
         '{"firstCheckAfter":"1s"}',
-      ]).catch((error: { stderr?: string }) => {
-        throw new Error(`start_kyc.py failed: ${error.stderr ?? String(error)}`);
+      ]).catch((error: { stderr?: string; code?: number | null; signal?: string | null }) => {
+        const exit = error.signal ?? `exit ${error.code}`;
+        throw new Error(`start_kyc.py failed (${exit}): ${error.stderr || String(error)}`);
       });
       const output = JSON.parse(stdout) as { phaseSeen: string; result: Record<string, unknown> };
       expect(output.phaseSeen).toBe('COMPLETED');
