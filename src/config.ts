@@ -22,6 +22,12 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> 
 
 export const portSchema = z.coerce.number().int().min(0).max(65535);
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+// An empty variable counts as unset, the way shells and .env files usually mean it.
+const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
+/** A key the process cannot run without; there are no built-in ones. `what` says which key it is. */
+export const requiredSecret = (what: string) =>
+  z.preprocess(blankAsUnset, z.string({ error: `required: ${what}` }).min(1));
+export const optionalSecret = z.preprocess(blankAsUnset, z.string().min(1).optional());
 export const urlSchema = z.url({ protocol: /^https?$/ });
 
 export const temporalEnvSchema = z.object({

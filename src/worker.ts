@@ -12,6 +12,7 @@ import {
   logLevelSchema,
   parseEnv,
   portSchema,
+  requiredSecret,
   runMain,
   temporalConnectionFromEnv,
   temporalEnvSchema,
@@ -35,7 +36,7 @@ const MAX_POST_TIMEOUT_MS = START_TO_CLOSE_TIMEOUT_MS - 2 * MAX_GET_TIMEOUT_MS -
 
 export const workerEnvSchema = temporalEnvSchema.extend({
   XGATEWAY_BASE_URL: urlSchema.default(SANDBOX_BASE_URL),
-  XGATEWAY_API_KEY: z.string({ error: 'required: the API key XGateway issued' }).min(1, 'must not be empty'),
+  XGATEWAY_API_KEY: requiredSecret('the API key XGateway issued'),
   XGATEWAY_POST_TIMEOUT_MS: z.coerce
     .number()
     .int()

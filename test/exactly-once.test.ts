@@ -2,44 +2,34 @@
 // whatever the vendor and the clock do. Each case here failed against the workflow before its fix.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
 
 import type { CustomerScript } from '../src/sandbox/scenarios.js';
 import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
-import { approving, softThenVerified } from './fixtures/customers.js';
-import { createKycStack, eventually, type KycStack, type KycWorkerOptions, waitForPhase } from './helpers/kyc.js';
+import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
+import {
+  acceptedPosts,
+  CALLBACK_ONLY,
+  checkStatusRuns,
+  createKycStack,
+  eventually,
+  type KycStack,
+  type KycWorkerOptions,
+  vendorRequests,
+  waitForPhase,
+} from './helpers/kyc.js';
 import { uniqueTaskQueue } from './helpers/temporal.js';
-
-const EventType = proto.api.enums.v1.EventType;
-/** So long that only a callback can end a wait within a test. */
-const CALLBACK_ONLY = { firstCheckAfter: '10m' };
 
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
 
-let counter = 0;
-const customer = (label: string) => `c-${label}-once-${process.pid}-${Date.now()}-${++counter}`;
-
-const requests = (customerId: string, method: 'GET' | 'POST') =>
-  stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === method);
-const acceptedPosts = (customerId: string) => requests(customerId, 'POST').filter((r) => r.accepted).length;
-
 /** Resolves once the sandbox holds a status read of this customer that it has not answered yet. */
 const readInFlight = (customerId: string) =>
   eventually(
-    async () => (requests(customerId, 'GET').some((r) => r.answeredAt === null) ? true : undefined),
+    async () =>
+      vendorRequests(stack.sandbox, customerId, 'GET').some((r) => r.answeredAt === null) ? true : undefined,
     'a status read in flight',
   );
-
-async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
-  const { events } = await handle.fetchHistory();
-  return (events ?? []).filter(
-    (e) =>
-      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
-      e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus',
-  ).length;
-}
 
 describe('a verification request whose answer was lost is never sent again on its own', () => {
   const losses: [string, CustomerScript, KycWorkerOptions][] = [
@@ -52,7 +42,7 @@ describe('a verification request whose answer was lost is never sent again on it
   );
 
   it.each(cases)('from %s, lost by %s, the status back where it started', async (status, _loss, script, worker) => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving());
     // The vendor accepts and ends the verification where it started within 50 ms; the answer, lost, comes later.
     stack.sandbox.scriptCustomer(customerId, {
@@ -69,17 +59,17 @@ describe('a verification request whose answer was lost is never sent again on it
       }, 'the unknown outcome, shown');
       expect(state.lastError).toMatch(/Outcome unknown: .*no sign that the request landed; send resubmit/);
       expect(state).toMatchObject({ status, kycProcessingStatus: null, attempts: 1 });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
 
       // The merchant decides: an explicit resubmit sends exactly one more request.
       expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2, resubmissions: 1 });
-      expect(acceptedPosts(customerId)).toBe(2);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
     }, worker);
   });
 
   it('from SOFT_KYC_FAILED, lost because the worker stopped mid-request: the next worker never sends it again', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(
       customerId,
       approving({
@@ -94,7 +84,10 @@ describe('a verification request whose answer was lost is never sent again on it
     const handle = await stack.withKycWorker(
       async ({ start }) => {
         const started = await start({ customerId, timing: CALLBACK_ONLY });
-        await eventually(async () => (acceptedPosts(customerId) === 1 ? true : undefined), 'the accepted POST');
+        await eventually(
+          async () => (acceptedPosts(stack.sandbox, customerId) === 1 ? true : undefined),
+          'the accepted POST',
+        );
         return started;
       },
       { taskQueue },
@@ -106,18 +99,18 @@ describe('a verification request whose answer was lost is never sent again on it
           return s.phase === 'AWAITING_RESUBMISSION' && s.lastError ? s : undefined;
         }, 'the unknown outcome, shown by the next worker');
         expect(state.lastError).toMatch(/^Outcome unknown: /);
-        expect(acceptedPosts(customerId)).toBe(1);
+        expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
         stack.sandbox.patchCustomer(customerId, { postDelayMs: 0 });
         await handle.executeUpdate(resubmitUpdate);
         expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2 });
-        expect(acceptedPosts(customerId)).toBe(2);
+        expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
       },
       { taskQueue },
     );
   });
 
   it('moves on without resubmit when the status shows that the lost request landed', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ postFaultsAfterAccept: ['503'], processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -126,19 +119,19 @@ describe('a verification request whose answer was lost is never sent again on it
       expect(state.lastError).toBeNull();
       stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
   });
 
   it('sends again a request that provably never left: refused with 429, not before Retry-After', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving());
     // 3 s is longer than the workflow's own first pause (1 s), so only Retry-After explains the gap.
     stack.sandbox.scriptCustomer(customerId, { postFaults: ['429'], retryAfterSeconds: 3 });
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
-      const [refused, accepted] = requests(customerId, 'POST');
+      const [refused, accepted] = vendorRequests(stack.sandbox, customerId, 'POST');
       expect(refused).toMatchObject({ statusCode: 429 });
       expect(accepted).toMatchObject({ accepted: true });
       const gap = Date.parse(accepted?.time ?? '') - Date.parse(refused?.answeredAt ?? '');
@@ -147,22 +140,22 @@ describe('a verification request whose answer was lost is never sent again on it
   });
 
   it('fails the first start on a 2xx whose body says success false, sending nothing more', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ postResponse: 'refusal' }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { ...CALLBACK_ONLY, resubmissionWindow: '2s' } });
       await expect(handle.result()).rejects.toMatchObject({
         cause: { type: 'XGatewayRequestRejectedError', message: expect.stringMatching(/success false/) },
       });
-      expect(requests(customerId, 'POST')).toHaveLength(1);
-      expect(acceptedPosts(customerId)).toBe(0);
+      expect(vendorRequests(stack.sandbox, customerId, 'POST')).toHaveLength(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(0);
     });
   });
 });
 
 describe('resubmit is accepted only when it leads to exactly one request', () => {
   it('refuses a resubmit while the end-of-window check runs, and ends NEEDS_DATA with no POST', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified({ callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       // No callbacks: a timer check finds SOFT_KYC_FAILED, and only the window's end moves the run on.
@@ -175,12 +168,12 @@ describe('resubmit is accepted only when it leads to exactly one request', () =>
       await expect(refusal).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(refusal).rejects.toMatchObject({ cause: { message: expect.stringMatching(/status check runs/) } });
       expect(await handle.result()).toMatchObject({ outcome: 'NEEDS_DATA', resubmissions: 0 });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
   });
 
   it('refuses a resubmit while a callback-triggered check runs, so no request fires later unasked', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -199,19 +192,19 @@ describe('resubmit is accepted only when it leads to exactly one request', () =>
           : undefined;
       }, 'the check to end');
       expect(state.resubmissions).toBe(0);
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
       stack.sandbox.patchCustomer(customerId, { getDelayMs: 0 });
       expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
       await expect(handle.executeUpdate(resubmitUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', resubmissions: 1, attempts: 2 });
-      expect(acceptedPosts(customerId)).toBe(2);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
     });
   });
 });
 
 describe('why the run stopped decides the outcome', () => {
   it('gives CANCELLED when a cancel meets a status read that then fails', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -227,7 +220,7 @@ describe('why the run stopped decides the outcome', () => {
 
 describe('callbacks wake the workflow', () => {
   it('wakes for news that a stale callback followed in the same activation', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000, callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -256,7 +249,7 @@ describe('callbacks wake the workflow', () => {
   });
 
   it('coalesces a flood of callbacks to one status check a minute after the first two', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     const flood = async (handle: WorkflowHandle, count: number) => {
       for (let i = 0; i < count; i += 1) {
@@ -266,8 +259,8 @@ describe('callbacks wake the workflow', () => {
     const readsInFlight = (count: number) =>
       eventually(
         async () =>
-          requests(customerId, 'GET').filter((r) => r.answeredAt === null).length >= 1 &&
-          requests(customerId, 'GET').length >= count
+          vendorRequests(stack.sandbox, customerId, 'GET').filter((r) => r.answeredAt === null).length >= 1 &&
+          vendorRequests(stack.sandbox, customerId, 'GET').length >= count
             ? true
             : undefined,
         `status read ${count} in flight`,
@@ -275,7 +268,7 @@ describe('callbacks wake the workflow', () => {
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
-      const readsBefore = requests(customerId, 'GET').length;
+      const readsBefore = vendorRequests(stack.sandbox, customerId, 'GET').length;
       // Slow reads, so that each burst lands while a check runs: after the first, then after the second.
       stack.sandbox.patchCustomer(customerId, { getDelayMs: 1_000 });
       await flood(handle, 1);
@@ -296,7 +289,7 @@ describe('callbacks wake the workflow', () => {
       expect(coalescing).toBeDefined();
       expect((await handle.query(statusQuery)).callbacksReceived).toBe(21);
       expect(await checkStatusRuns(handle)).toBe(2);
-      expect(requests(customerId, 'GET')).toHaveLength(readsBefore + 2);
+      expect(vendorRequests(stack.sandbox, customerId, 'GET')).toHaveLength(readsBefore + 2);
       await handle.cancel();
     });
   });
@@ -304,7 +297,7 @@ describe('callbacks wake the workflow', () => {
 
 describe('vendor answers', () => {
   it('reads a status answer with odd informative fields, keeping what it can', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(
       customerId,
       approving({
@@ -334,20 +327,20 @@ describe('vendor answers', () => {
   });
 
   it('keeps an unknown status, treats it as not final, and sends nothing', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ status: 'UNDER_REVIEW_BY_COMPLIANCE' }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await waitForPhase(handle, 'AWAITING_RESULT')).toMatchObject({ status: 'UNDER_REVIEW_BY_COMPLIANCE' });
-      expect(requests(customerId, 'POST')).toHaveLength(0);
+      expect(vendorRequests(stack.sandbox, customerId, 'POST')).toHaveLength(0);
       stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
-      expect(requests(customerId, 'POST')).toHaveLength(0);
+      expect(vendorRequests(stack.sandbox, customerId, 'POST')).toHaveLength(0);
     });
   });
 
   it('never reads again before a status read’s Retry-After has passed', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -356,7 +349,7 @@ describe('vendor answers', () => {
       stack.sandbox.patchCustomer(customerId, { getFaults: ['429'], retryAfterSeconds: 4 });
       stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
-      const reads = requests(customerId, 'GET');
+      const reads = vendorRequests(stack.sandbox, customerId, 'GET');
       const limited = reads.findIndex((r) => r.statusCode === 429);
       const gap = Date.parse(reads[limited + 1]?.time ?? '') - Date.parse(reads[limited]?.answeredAt ?? '');
       expect(gap).toBeGreaterThanOrEqual(4_000 - 1);

@@ -16,20 +16,32 @@ import {
   resubmitUpdate,
   statusQuery,
 } from '../src/shared/contract.js';
-import { approving, flaky, rejecting, silent, softThenVerified, withoutUser } from './fixtures/customers.js';
-import { createKycStack, eventually, type KycStack, waitForPhase } from './helpers/kyc.js';
+import {
+  approving,
+  flaky,
+  newCustomerId,
+  rejecting,
+  silent,
+  softThenVerified,
+  withoutUser,
+} from './fixtures/customers.js';
+import {
+  acceptedPosts,
+  CALLBACK_ONLY,
+  checkStatusRuns,
+  createKycStack,
+  eventually,
+  historyEvents,
+  type KycStack,
+  waitForPhase,
+} from './helpers/kyc.js';
 import { testAddress } from './helpers/temporal.js';
 
 const EventType = proto.api.enums.v1.EventType;
-/** So long that only a callback can end the wait within a test. */
-const CALLBACK_ONLY = { firstCheckAfter: '10m' };
 
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
-
-let counter = 0;
-const customer = (label: string) => `c-${label}-${process.pid}-${Date.now()}-${++counter}`;
 
 /** `RECORD_HISTORIES=1 npm test` refreshes the committed histories that test/replay.test.ts replays. */
 async function record(handle: WorkflowHandle, name: string): Promise<void> {
@@ -47,20 +59,6 @@ function historyText(history: unknown): string {
   );
 }
 
-async function events(handle: WorkflowHandle, type: proto.api.enums.v1.EventType) {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).filter((event) => event.eventType === type);
-}
-
-async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
-  const scheduled = await events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
-  return scheduled.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus').length;
-}
-
-function acceptedPosts(customerId: string): number {
-  return stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST' && r.accepted).length;
-}
-
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(
     () => undefined,
@@ -74,15 +72,15 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 
 describe('kycVerificationWorkflow', () => {
   it('completes VERIFIED through the callback signal, with one POST and one status check', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const result: KycVerificationResult = await handle.result();
       expect(result).toMatchObject({ customerId, outcome: 'VERIFIED', status: 'FULL_USER', attempts: 1 });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
       expect(await checkStatusRuns(handle)).toBe(1);
-      expect((await events(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).length).toBeGreaterThan(0);
+      expect((await historyEvents(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).length).toBeGreaterThan(0);
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('FULL_USER');
       await record(handle, 'approve-via-callback');
@@ -90,7 +88,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('falls back to status checks when no callback comes', async () => {
-    const customerId = customer('silent');
+    const customerId = newCustomerId('silent');
     stack.sandbox.scriptCustomer(customerId, silent());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({
@@ -98,14 +96,14 @@ describe('kycVerificationWorkflow', () => {
         timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '1h' },
       });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
-      expect(await events(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
+      expect(await historyEvents(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
       expect(await checkStatusRuns(handle)).toBeGreaterThanOrEqual(1);
       await record(handle, 'silent-fallback');
     });
   });
 
   it('does not let a forged callback decide the result', async () => {
-    const customerId = customer('reject');
+    const customerId = newCustomerId('reject');
     stack.sandbox.scriptCustomer(customerId, rejecting({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -131,26 +129,29 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it.each(['duplicate', 'reorder'] as const)('is unaffected by %s callbacks', async (mode) => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ callbacks: { mode } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
       // Stale KYC_PENDING claims never cost a status check; only the FULL_USER claim does.
       expect(await checkStatusRuns(handle)).toBe(1);
     });
   });
 
   it('heartbeats through a slow POST', async () => {
-    const customerId = customer('slow');
+    const customerId = newCustomerId('slow');
     stack.sandbox.scriptCustomer(customerId, approving({ postDelayMs: 4_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       const beats = new Set<string>();
       const result = handle.result();
       // Each distinct last-heartbeat time is one heartbeat that reached the server during the POST.
-      while (acceptedPosts(customerId) === 0 || (await handle.describe()).raw.pendingActivities?.length) {
+      while (
+        acceptedPosts(stack.sandbox, customerId) === 0 ||
+        (await handle.describe()).raw.pendingActivities?.length
+      ) {
         const { raw } = await handle.describe();
         const time = raw.pendingActivities?.[0]?.lastHeartbeatTime?.seconds;
         const nanos = raw.pendingActivities?.[0]?.lastHeartbeatTime?.nanos;
@@ -159,13 +160,13 @@ describe('kycVerificationWorkflow', () => {
       }
       expect(beats.size).toBeGreaterThanOrEqual(3);
       expect(await result).toMatchObject({ outcome: 'VERIFIED' });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
   });
 
   it('never POSTs twice when a POST that took effect lost its answer', async () => {
     // Accepted, then answered 500; the vendor decides SOFT_KYC_FAILED before the retry reads the status.
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(
       customerId,
       softThenVerified({ postFaultsAfterAccept: ['500'], processingDelayMs: 100 }),
@@ -182,7 +183,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('waits while the vendor still creates the applicant, then starts', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(
       customerId,
       approving({
@@ -198,12 +199,12 @@ describe('kycVerificationWorkflow', () => {
       }, 'the first request put off while the applicant is created');
       stack.sandbox.setStatus(customerId, { status: 'PENDING_KYC_DATA' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
   });
 
   it('waits for a resubmission when the vendor asks for data again after the POST', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(
       customerId,
       approving({
@@ -219,7 +220,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('confirms the status when the resubmission window ends, so data fixed without a callback still counts', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified({ callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', resubmissionWindow: '3s' } });
@@ -230,7 +231,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('retries a flaky vendor (failed reads, a 429 on the POST) until the POST is accepted exactly once', async () => {
-    const customerId = customer('flaky');
+    const customerId = newCustomerId('flaky');
     stack.sandbox.scriptCustomer(customerId, flaky());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -240,12 +241,12 @@ describe('kycVerificationWorkflow', () => {
         expect.arrayContaining(['500', 'reset']),
       );
       expect(requests.filter((r) => r.method === 'POST').map((p) => p.fault)).toEqual(['429', null]);
-      expect(acceptedPosts(customerId)).toBe(1);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
   });
 
   it('fails clearly and without retrying on a rejected API key, never showing the key', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving());
     const apiKey = 'wrong-key-that-must-not-leak';
     await stack.withKycWorker(
@@ -263,18 +264,18 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('fails with KycPreconditionError when the customer has no user', async () => {
-    const customerId = customer('nouser');
+    const customerId = newCustomerId('nouser');
     stack.sandbox.scriptCustomer(customerId, withoutUser());
     await stack.withKycWorker(async ({ start }) => {
       const failure = await failureOf((await start({ customerId })).result());
       expect(failure.type).toBe('KycPreconditionError');
       expect(failure.message).toMatch(/no XGateway user/);
-      expect(acceptedPosts(customerId)).toBe(0);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(0);
     });
   });
 
   it('waits in AWAITING_RESUBMISSION after SOFT_KYC_FAILED, then verifies after resubmit', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -289,13 +290,13 @@ describe('kycVerificationWorkflow', () => {
         resubmissions: 1,
         attempts: 2,
       });
-      expect(acceptedPosts(customerId)).toBe(2);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
       await record(handle, 'soft-then-resubmit');
     });
   });
 
   it('rejects resubmit when the workflow is not awaiting it', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
@@ -307,7 +308,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives NEEDS_DATA when the resubmission window expires', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { resubmissionWindow: '2s', firstCheckAfter: '10m' } });
@@ -320,7 +321,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives TIMED_OUT at the deadline', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', deadline: '4s' } });
@@ -329,7 +330,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('gives CANCELLED on cancellation and cancels the running POST cleanly', async () => {
-    const customerId = customer('slow');
+    const customerId = newCustomerId('slow');
     stack.sandbox.scriptCustomer(customerId, approving({ postDelayMs: 60_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId });
@@ -340,12 +341,12 @@ describe('kycVerificationWorkflow', () => {
       await handle.cancel();
       expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED' });
       // The activity acknowledged the cancellation (it aborted its request) before the workflow completed.
-      expect(await events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED)).toHaveLength(1);
+      expect(await historyEvents(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED)).toHaveLength(1);
     });
   });
 
   it('starts idempotently: a second start gives the same run', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const first = await start({ customerId, timing: CALLBACK_ONLY });
@@ -368,7 +369,7 @@ describe('kycVerificationWorkflow', () => {
     await stack.withKycWorker(async ({ taskQueue }) => {
       const handle = await stack.client.workflow.start('kycVerificationWorkflow', {
         taskQueue,
-        workflowId: `bad-input-${Date.now()}-${++counter}`,
+        workflowId: newCustomerId('bad-input'),
         args: [input],
       });
       const failure = await failureOf(handle.result());
@@ -378,7 +379,7 @@ describe('kycVerificationWorkflow', () => {
   });
 
   it('never sends a POST for a customer already FULL_USER', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ status: 'FULL_USER' }));
     await stack.withKycWorker(async ({ start }) => {
       expect(await (await start({ customerId })).result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
@@ -389,7 +390,7 @@ describe('kycVerificationWorkflow', () => {
 
 describe('kycUnmatchedCallbackWorkflow', () => {
   it('confirms the status and flags a reversal of FULL_USER', async () => {
-    const customerId = customer('approve');
+    const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ status: 'FRAUD_SUSPECTED' }));
     await stack.withKycWorker(async ({ taskQueue }) => {
       const result = await stack.client.workflow.execute('kycUnmatchedCallbackWorkflow', {

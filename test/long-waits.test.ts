@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { statusQuery } from '../src/shared/contract.js';
-import { silent, softThenVerified } from './fixtures/customers.js';
+import { newCustomerId, silent, softThenVerified } from './fixtures/customers.js';
 import { createKycStack, type KycStack, waitForPhase } from './helpers/kyc.js';
 import { createTimeSkippingEnvironment } from './helpers/time-skipping.js';
 
@@ -22,14 +22,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-let counter = 0;
-const customer = (label: string) => `c-${label}-long-${process.pid}-${Date.now()}-${++counter}`;
 const elapsed = (result: { startedAt: string; completedAt: string }) =>
   Date.parse(result.completedAt) - Date.parse(result.startedAt);
 
 describe('long waits, skipped', () => {
   it('gives TIMED_OUT after the default 14-day deadline when the vendor never decides', async () => {
-    const customerId = customer('silent');
+    const customerId = newCustomerId('silent');
     stack.sandbox.scriptCustomer(customerId, silent({ processingDelayMs: 60 * 60_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const result = await (await start({ customerId })).result();
@@ -39,7 +37,7 @@ describe('long waits, skipped', () => {
   });
 
   it('gives NEEDS_DATA when the default 7-day resubmission window passes', async () => {
-    const customerId = customer('soft');
+    const customerId = newCustomerId('soft');
     stack.sandbox.scriptCustomer(customerId, softThenVerified({ callbacks: { mode: 'drop' } }));
     await stack.withKycWorker(async ({ start }) => {
       const result = await (await start({ customerId })).result();
@@ -50,7 +48,7 @@ describe('long waits, skipped', () => {
   });
 
   it('gives TIMED_OUT, not a vendor failure, when an outage outlasts the deadline', async () => {
-    const customerId = customer('silent');
+    const customerId = newCustomerId('silent');
     stack.sandbox.scriptCustomer(customerId, silent({ processingDelayMs: 60 * 60_000 }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { deadline: '2h' } });
@@ -64,7 +62,7 @@ describe('long waits, skipped', () => {
   });
 
   it('continues as new through a 5-day run of checks, keeping its one POST and its deadline', async () => {
-    const customerId = customer('silent');
+    const customerId = newCustomerId('silent');
     stack.sandbox.scriptCustomer(customerId, silent({ processingDelayMs: 60 * 60_000 }));
     await stack.withKycWorker(async ({ start }) => {
       // A check every 10 minutes for 5 days: about 720 checks and 5,800 events, over the server's 4,096.

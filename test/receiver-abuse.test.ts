@@ -7,59 +7,37 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
-import { createActivities } from '../src/activities/index.js';
 import { createLogger } from '../src/logging.js';
-import { createSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
+import type { Sandbox } from '../src/sandbox/sandbox.js';
 import { CALLBACK_LIMITS, kycReversalSearchAttribute, verificationWorkflowId } from '../src/shared/contract.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer, type WebhookServerOptions } from '../src/webhook/server.js';
-import { createXGatewayClient } from '../src/xgateway/client.js';
 import { type CallbackBody, signedCallback } from './fixtures/callbacks.js';
 import { eventually } from './helpers/kyc.js';
-import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
+import type { TemporalTestContext } from './helpers/temporal.js';
+import { type ReceiverWorld, startReceiverWorld } from './helpers/webhook.js';
 import { callbackRecorderWorkflow, completedVerificationWorkflow } from './workflows/webhook-workflows.js';
 
 const EventType = proto.api.enums.v1.EventType;
-const workflowsPath = fileURLToPath(new URL('./workflows/webhook-workflows.ts', import.meta.url));
 const SECRET = `secret-${process.pid}-${Date.now()}`;
 const API_KEY = `api-${process.pid}-${Date.now()}`;
 
+let world: ReceiverWorld;
 let temporal: TemporalTestContext;
 let sandbox: Sandbox;
-let worker: Worker;
-let workerRun: Promise<void>;
 let taskQueue: string;
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
-  temporal = await connectTestTemporal();
-  sandbox = createSandbox({ apiKey: API_KEY, secretKey: SECRET });
-  await sandbox.start();
-  const xgateway = createXGatewayClient({
-    baseUrl: sandbox.url,
-    apiKey: API_KEY,
-    postTimeoutMs: 5_000,
-    getTimeoutMs: 5_000,
-  });
-  taskQueue = uniqueTaskQueue('abuse');
-  worker = await Worker.create({
-    connection: temporal.nativeConnection,
-    taskQueue,
-    workflowsPath,
-    activities: createActivities({ xgateway }),
-  });
-  workerRun = worker.run();
+  world = await startReceiverWorld({ apiKey: API_KEY, secretKey: SECRET });
+  ({ temporal, sandbox, taskQueue } = world);
 });
 
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()));
-  worker.shutdown();
-  await workerRun;
-  await sandbox.close();
-  await temporal.close();
+  await world.close();
 });
 
 interface Receiver {

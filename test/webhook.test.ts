@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
 import { freePort } from '../scripts/lib/ports.js';
-import { createActivities } from '../src/activities/index.js';
 import { ConfigError } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
-import { createSandbox, type Sandbox } from '../src/sandbox/sandbox.js';
+import type { Sandbox } from '../src/sandbox/sandbox.js';
 import {
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
@@ -27,9 +24,9 @@ import { RecentCallbacks } from '../src/webhook/recent-callbacks.js';
 import { BODY_LIMIT_BYTES, CALLBACK_PATH, createWebhookServer } from '../src/webhook/server.js';
 import { loadWebhookConfig } from '../src/webhook/webhook-config.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
-import { createXGatewayClient } from '../src/xgateway/client.js';
 import { signedCallback } from './fixtures/callbacks.js';
-import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
+import type { TemporalTestContext } from './helpers/temporal.js';
+import { type ReceiverWorld, startReceiverWorld } from './helpers/webhook.js';
 import {
   barrierSignal,
   barriersQuery,
@@ -39,7 +36,6 @@ import {
   receivedCallbacksQuery,
 } from './workflows/webhook-workflows.js';
 
-const workflowsPath = fileURLToPath(new URL('./workflows/webhook-workflows.ts', import.meta.url));
 // Obviously fake keys; the log test searches every line for them.
 const CURRENT_KEY = 'test-current-key-0f5e2b';
 const PREVIOUS_KEY = 'test-previous-key-9a41c7';
@@ -54,42 +50,28 @@ interface Receiver {
   logLines: string[];
 }
 
+let world: ReceiverWorld;
 let temporal: TemporalTestContext;
 let sandbox: Sandbox;
-let worker: Worker;
-let workerRun: Promise<void>;
 let taskQueue: string;
 const receivers: Receiver[] = [];
 const recorders: WorkflowHandle[] = [];
 
 beforeAll(async () => {
-  temporal = await connectTestTemporal();
   // The fake XGateway answers the unmatched-callback workflow's status reads, and sends callbacks hashed like ours.
-  sandbox = createSandbox({ apiKey: API_KEY, secretKey: CURRENT_KEY, callbackRetryBaseMs: 50, callbackMaxRetries: 2 });
-  await sandbox.start();
-  const xgateway = createXGatewayClient({
-    baseUrl: sandbox.url,
+  world = await startReceiverWorld({
     apiKey: API_KEY,
-    postTimeoutMs: 10_000,
-    getTimeoutMs: 5_000,
+    secretKey: CURRENT_KEY,
+    callbackRetryBaseMs: 50,
+    callbackMaxRetries: 2,
   });
-  taskQueue = uniqueTaskQueue('webhook');
-  worker = await Worker.create({
-    connection: temporal.nativeConnection,
-    taskQueue,
-    workflowsPath,
-    activities: createActivities({ xgateway }),
-  });
-  workerRun = worker.run();
+  ({ temporal, sandbox, taskQueue } = world);
 });
 
 afterAll(async () => {
   await Promise.all(receivers.map((receiver) => receiver.app.close()));
   await Promise.allSettled(recorders.map((handle) => handle.signal(finishSignal)));
-  worker.shutdown();
-  await workerRun;
-  await sandbox.close();
-  await temporal.close();
+  await world.close();
 });
 
 async function startReceiver(

@@ -1,10 +1,15 @@
 // The receiver's configuration, parsed once at start-up from an injectable env object.
 import { z } from 'zod';
 
-import { type Env, logLevelSchema, parseEnv, portSchema, temporalEnvSchema } from '../config.js';
-
-// An empty variable counts as unset, the way shells and .env files usually mean it.
-const optionalSecret = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+import {
+  type Env,
+  logLevelSchema,
+  optionalSecret,
+  parseEnv,
+  portSchema,
+  requiredSecret,
+  temporalEnvSchema,
+} from '../config.js';
 
 export const webhookEnvSchema = temporalEnvSchema.extend({
   WEBHOOK_HOST: z.string().min(1).default('127.0.0.1'),
@@ -12,10 +17,7 @@ export const webhookEnvSchema = temporalEnvSchema.extend({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** 0 turns the metrics listener off. */
   METRICS_PORT: portSchema.default(9464),
-  XGATEWAY_SECRET_KEY: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z.string({ error: 'required: the secret key XGateway issued (callback hashes)' }).min(1),
-  ),
+  XGATEWAY_SECRET_KEY: requiredSecret('the secret key XGateway issued (callback hashes)'),
   XGATEWAY_SECRET_KEY_PREVIOUS: optionalSecret,
   WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   UNMATCHED_CALLBACK_WINDOW_MS: z.coerce

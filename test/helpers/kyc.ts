@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
@@ -140,6 +141,30 @@ async function startReceiver(client: Client, secretKey: string): Promise<{ app: 
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('receiver has no address');
   return { app, url: `http://127.0.0.1:${address.port}${CALLBACK_PATH}` };
+}
+
+/** So long that only a callback can end a wait within a test. */
+export const CALLBACK_ONLY = { firstCheckAfter: '10m' } as const;
+
+/** The requests the sandbox received for one customer, of one method. */
+export function vendorRequests(sandbox: Sandbox, customerId: string, method: 'GET' | 'POST') {
+  return sandbox.requestLog(customerId).requests.filter((r) => r.method === method);
+}
+
+/** Verification requests the sandbox accepted for one customer: the figure exactly-once is about. */
+export function acceptedPosts(sandbox: Sandbox, customerId: string): number {
+  return vendorRequests(sandbox, customerId, 'POST').filter((r) => r.accepted).length;
+}
+
+export async function historyEvents(handle: WorkflowHandle, type: proto.api.enums.v1.EventType) {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).filter((event) => event.eventType === type);
+}
+
+/** Status checks the workflow scheduled so far. */
+export async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
+  const scheduled = await historyEvents(handle, proto.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+  return scheduled.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus').length;
 }
 
 export const quietLogger = {

@@ -1,0 +1,51 @@
+// What receiver tests stand on: the dev server, a sandbox that answers status reads (and sends callbacks), and one
+// worker hosting the recorder in place of the verification workflow plus the real unmatched-callback record.
+import { fileURLToPath } from 'node:url';
+
+import { Worker } from '@temporalio/worker';
+
+import { createActivities } from '../../src/activities/index.js';
+import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
+import { createXGatewayClient } from '../../src/xgateway/client.js';
+import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
+
+const workflowsPath = fileURLToPath(new URL('../workflows/webhook-workflows.ts', import.meta.url));
+
+export interface ReceiverWorld {
+  temporal: TemporalTestContext;
+  sandbox: Sandbox;
+  /** Where the worker polls: receivers under test record unmatched callbacks here. */
+  taskQueue: string;
+  close(): Promise<void>;
+}
+
+export async function startReceiverWorld(sandboxOptions: SandboxOptions): Promise<ReceiverWorld> {
+  const temporal = await connectTestTemporal();
+  const sandbox = createSandbox(sandboxOptions);
+  await sandbox.start();
+  const xgateway = createXGatewayClient({
+    baseUrl: sandbox.url,
+    apiKey: sandboxOptions.apiKey,
+    postTimeoutMs: 10_000,
+    getTimeoutMs: 5_000,
+  });
+  const taskQueue = uniqueTaskQueue('receiver');
+  const worker = await Worker.create({
+    connection: temporal.nativeConnection,
+    taskQueue,
+    workflowsPath,
+    activities: createActivities({ xgateway }),
+  });
+  const running = worker.run();
+  return {
+    temporal,
+    sandbox,
+    taskQueue,
+    async close() {
+      worker.shutdown();
+      await running;
+      await sandbox.close();
+      await temporal.close();
+    },
+  };
+}
