@@ -42,7 +42,7 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
     sandbox: await freePort(),
     webhook: await freePort(),
     webhookMetrics: await freePort(),
-    workerMetrics: await freePort(),
+    workerMetrics: [await freePort()],
   };
   const taskQueue = `bench-kyc-${label}`;
   const stack = await startStack({
@@ -168,7 +168,7 @@ export function workerPid(bench: Bench): { pid: number; cmdline: string } {
 
 /** The worker's Prometheus endpoint, read once; pick values out of it with `metricSum`. */
 export async function workerMetrics(bench: Bench): Promise<string> {
-  const url = `http://127.0.0.1:${bench.ports.workerMetrics}/metrics`;
+  const url = `http://127.0.0.1:${bench.ports.workerMetrics[0]}/metrics`;
   try {
     return await (await fetch(url)).text();
   } catch (error) {

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
         sandbox: port('sandbox-port'),
         webhook: port('webhook-port'),
         webhookMetrics: port('metrics-port'),
-        workerMetrics: port('worker-metrics-port'),
+        workerMetrics: [port('worker-metrics-port')],
       },
       dbFile: flags['db-file'],
       logDir: flags['log-dir'],

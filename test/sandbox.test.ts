@@ -301,6 +301,67 @@ describe('XGateway sandbox', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('answers an undocumented status for one read with the unknown-status fault', async () => {
+    await control('PUT', '/customers/c-unknown', { status: 'PENDING_KYC_DATA', getFaults: ['unknown-status'] });
+    expect(await statusOf('c-unknown')).toMatchObject({ status: 'KYC_UNDER_REVIEW' });
+    expect(await statusOf('c-unknown')).toMatchObject({ status: 'PENDING_KYC_DATA' });
+    expect((await requestLog('c-unknown')).requests.map((entry) => entry.fault)).toEqual(['unknown-status', null]);
+  });
+
+  it('draws random faults from a seeded sequence: the same script and requests give the same faults', async () => {
+    const faultsOf = async (customerId: string, seed: number) => {
+      await control('PUT', `/customers/${customerId}`, {
+        randomFaults: { faultRate: 0.3, junkRate: 0.2, unknownStatusRate: 0.2, seed },
+      });
+      for (let i = 0; i < 30; i += 1) await readStatus(customerId).then((response) => response.text(), String);
+      return (await requestLog(customerId)).requests.map((entry) => entry.fault ?? entry.error);
+    };
+    const first = await faultsOf('c-random', 1);
+    const again = await faultsOf('c-random', 1);
+    const otherSeed = await faultsOf('c-random', 2);
+    expect(again.slice(30)).toEqual(first);
+    expect(otherSeed.slice(60)).not.toEqual(first);
+    // Each kind shows up in 30 draws at these rates (fixed by the seed, so this cannot flap).
+    for (const kind of ['junk', 'unknown-status', null]) expect(first).toContain(kind);
+    expect(first.filter((fault) => fault === '500' || fault === '503' || fault === 'reset').length).toBeGreaterThan(0);
+  });
+
+  it('loses the answer of an accepted POST, and delays requests by a spike, at rate 1', async () => {
+    await control('PUT', '/customers/c-lost', {
+      processingDelayMs: 60_000,
+      randomFaults: { lostAnswerRate: 1, spikeRate: 1, spikeMs: 200 },
+    });
+    const startedAt = Date.now();
+    const lost = await verify('c-lost').then(
+      (response) => response.status,
+      () => 'reset',
+    );
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(200);
+    expect(['reset', 500]).toContain(lost);
+    expect((await requestLog('c-lost')).requests).toMatchObject([{ method: 'POST', accepted: true }]);
+    expect(await statusOf('c-lost')).toMatchObject({
+      status: 'KYC_PENDING',
+      kycProcessingStatus: 'VERIFICATION_IN_PROGRESS',
+    });
+  });
+
+  it('can end a verification back at the status it started from (PENDING_KYC_DATA), then verify the next one', async () => {
+    await control('PUT', '/customers/c-bounce', {
+      outcomes: [{ status: 'PENDING_KYC_DATA' }, { status: 'FULL_USER' }],
+    });
+    expect((await verify('c-bounce')).status).toBe(204);
+    await waitForStatus('c-bounce', 'PENDING_KYC_DATA');
+    expect(await statusOf('c-bounce')).toMatchObject({ kycProcessingStatus: null });
+    expect((await verify('c-bounce')).status).toBe(204);
+    await waitForStatus('c-bounce', 'FULL_USER');
+  });
+
+  it('refuses random-fault rates outside [0, 1]', async () => {
+    const bad = await control('PUT', '/customers/c-bad-rate', { randomFaults: { faultRate: 1.5 } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: expect.stringContaining('randomFaults.faultRate') });
+  });
+
   it('answers scripted 429 (with Retry-After) and 503 faults, and scripted GET faults', async () => {
     await control('PUT', '/customers/c-faults', {
       postFaults: ['429', '503'],

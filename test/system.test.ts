@@ -33,7 +33,7 @@ beforeAll(async () => {
   logDir = await mkdtemp(join(tmpdir(), 'kyc-system-'));
   temporal = await connectTestTemporal();
   stack = await startStack({
-    ports: { temporal: 0, ...ports },
+    ports: { temporal: 0, ...ports, workerMetrics: [ports.workerMetrics] },
     temporalAddress: testAddress(),
     logDir,
     taskQueue,

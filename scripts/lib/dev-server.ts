@@ -83,12 +83,12 @@ async function waitUntilServing(address: string): Promise<void> {
   }
 }
 
-/** SIGTERM, then SIGKILL after 10 s: the dev server flushes SQLite on a clean stop. */
-export async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs` (10 s by default): the dev server flushes SQLite on a clean stop. */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }

@@ -1,5 +1,5 @@
-// The whole system as child processes, the way an operator runs it: Temporal dev server, sandbox, worker and
-// callback receiver. Used by the demo and the benchmarks.
+// The whole system as child processes, the way an operator runs it: Temporal dev server, sandbox, worker(s) and
+// callback receiver. Used by the demo, the benchmarks and the chaos suite, which stops, kills and restarts parts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
-import { type DevServer, startDevServer, stopChild } from './dev-server.js';
+import { type DevServerOptions, startDevServer, stopChild } from './dev-server.js';
 import { assertPortFree } from './ports.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -19,7 +19,8 @@ export interface StackPorts {
   sandbox: number;
   webhook: number;
   webhookMetrics: number;
-  workerMetrics: number;
+  /** One per worker: the stack starts as many workers as ports given. */
+  workerMetrics: number[];
 }
 
 export interface StackOptions {
@@ -35,14 +36,30 @@ export interface StackOptions {
   env?: Record<string, string>;
 }
 
+/** One process of the stack, which can be stopped as a deploy does, killed as a crash does, and started again. */
+export interface Service {
+  readonly name: string;
+  /** The running process; undefined while stopped. */
+  readonly process: ChildProcess | undefined;
+  /** Starts the process (again) and resolves once it answers. */
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL once `graceMs` has passed. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL: the process gets no chance to clean up. */
+  kill(): Promise<void>;
+}
+
 export interface Stack {
-  temporal: Pick<DevServer, 'address' | 'uiUrl'>;
+  temporal: { address: string; uiUrl?: string };
   /** The keys made for this run: the sandbox expects the API key and hashes callbacks with the secret key. */
   keys: { apiKey: string; secretKey: string };
   sandboxUrl: string;
   sandboxControlUrl: string;
   webhookUrl: string;
-  worker: ChildProcess;
+  /** The dev server (absent with `temporalAddress`), sandbox, receiver and workers. */
+  services: { temporal?: Service; sandbox: Service; receiver: Service; workers: Service[] };
+  /** The first worker's process. */
+  readonly worker: ChildProcess;
   logDir: string;
   stop(): Promise<void>;
 }
@@ -53,19 +70,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await assertPortFree(ports.sandbox, 'Sandbox (SANDBOX_PORT)');
   await assertPortFree(ports.webhook, 'Callback receiver (WEBHOOK_PORT)');
   await assertPortFree(ports.webhookMetrics, 'Receiver metrics (METRICS_PORT)');
-  await assertPortFree(ports.workerMetrics, 'Worker metrics (WORKER_METRICS_PORT)');
+  for (const port of ports.workerMetrics) await assertPortFree(port, 'Worker metrics (WORKER_METRICS_PORT)');
   mkdirSync(options.logDir, { recursive: true });
 
-  const started: (() => Promise<void>)[] = [];
+  const started: Service[] = [];
+  const cleanups: (() => void)[] = [];
   const stop = async () => {
-    for (const stopOne of started.reverse()) await stopOne().catch(() => undefined);
+    for (const service of [...started].reverse()) await service.stop().catch(() => undefined);
+    for (const cleanup of cleanups) cleanup();
+  };
+  const startService = async (service: Service) => {
+    started.push(service);
+    await service.start();
+    return service;
   };
   try {
     let temporal: Stack['temporal'] = { address: options.temporalAddress ?? '' };
+    let temporalService: Service | undefined;
     if (!options.temporalAddress) {
-      const server = await startDevServer({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: options.dbFile });
-      started.push(() => server.stop());
-      temporal = server;
+      temporalService = devServerService({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: options.dbFile });
+      await startService(temporalService);
+      temporal = {
+        address: `127.0.0.1:${ports.temporal}`,
+        uiUrl: ports.temporalUi === undefined ? undefined : `http://127.0.0.1:${ports.temporalUi}`,
+      };
     }
     const sandboxUrl = `http://127.0.0.1:${ports.sandbox}/api/v2`;
     const webhookUrl = `http://127.0.0.1:${ports.webhook}/callbacks/kyc`;
@@ -83,39 +111,56 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       WEBHOOK_PORT: String(ports.webhook),
       ...options.env,
     };
-    const sandbox = launch('sandbox', 'src/sandbox/main.ts', env, options.logDir);
-    started.push(() => stopChild(sandbox));
-    const receiver = launch(
-      'webhook',
-      'src/webhook/main.ts',
-      { ...env, METRICS_PORT: String(ports.webhookMetrics) },
-      options.logDir,
-    );
-    started.push(() => stopChild(receiver));
-    // Bundled here, so the worker never runs webpack (whose memory its heap would keep).
+    // Bundled here, so the workers never run webpack (whose memory their heaps would keep).
     const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));
-    started.push(async () => rmSync(bundleDir, { recursive: true, force: true }));
-    const workflowBundle = await bundleWorkflows(join(bundleDir, 'workflow-bundle.js'));
-    const worker = launch(
-      'worker',
-      'src/worker.ts',
-      { ...env, METRICS_PORT: String(ports.workerMetrics), WORKFLOW_BUNDLE_PATH: workflowBundle },
-      options.logDir,
-    );
-    started.push(() => stopChild(worker));
-
-    await Promise.all([
-      waitForHttp(`http://127.0.0.1:${ports.sandbox}/__sandbox/requests`, sandbox, 'sandbox'),
-      waitForHttp(`http://127.0.0.1:${ports.webhook}/readyz`, receiver, 'webhook'),
-      waitForHttp(`http://127.0.0.1:${ports.workerMetrics}/metrics`, worker, 'worker'),
+    cleanups.push(() => rmSync(bundleDir, { recursive: true, force: true }));
+    const [workflowBundle] = await Promise.all([
+      bundleWorkflows(join(bundleDir, 'workflow-bundle.js')),
+      startService(
+        nodeService(
+          'sandbox',
+          'src/sandbox/main.ts',
+          env,
+          options.logDir,
+          `${origin(ports.sandbox)}/__sandbox/requests`,
+        ),
+      ),
+      startService(
+        nodeService(
+          'webhook',
+          'src/webhook/main.ts',
+          { ...env, METRICS_PORT: String(ports.webhookMetrics) },
+          options.logDir,
+          `${origin(ports.webhook)}/readyz`,
+        ),
+      ),
     ]);
+    const workers = await Promise.all(
+      ports.workerMetrics.map((port, index) =>
+        startService(
+          nodeService(
+            index === 0 ? 'worker' : `worker-${index + 1}`,
+            'src/worker.ts',
+            { ...env, METRICS_PORT: String(port), WORKFLOW_BUNDLE_PATH: workflowBundle },
+            options.logDir,
+            `${origin(port)}/metrics`,
+          ),
+        ),
+      ),
+    );
+    const [sandbox, receiver] = started.filter((service) => service.name === 'sandbox' || service.name === 'webhook');
     return {
       temporal,
       keys,
       sandboxUrl,
-      sandboxControlUrl: `http://127.0.0.1:${ports.sandbox}/__sandbox`,
+      sandboxControlUrl: `${origin(ports.sandbox)}/__sandbox`,
       webhookUrl,
-      worker,
+      services: { temporal: temporalService, sandbox: sandbox as Service, receiver: receiver as Service, workers },
+      get worker(): ChildProcess {
+        const process = workers[0]?.process;
+        if (!process) throw new Error('the first worker is not running');
+        return process;
+      },
       logDir: options.logDir,
       stop,
     };
@@ -123,6 +168,63 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+function origin(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The dev server as a service: a restart reuses its port and database file, as after a crash of a real server. */
+function devServerService(options: DevServerOptions): Service {
+  let child: ChildProcess | undefined;
+  return {
+    name: 'temporal',
+    get process() {
+      return child;
+    },
+    async start() {
+      child = (await startDevServer(options)).process;
+    },
+    async stop(graceMs) {
+      if (child) await stopChild(child, graceMs);
+      child = undefined;
+    },
+    async kill() {
+      if (child) await killChild(child);
+      child = undefined;
+    },
+  };
+}
+
+/** A Node process of this project (`node --import tsx <entry>`), ready once `readyUrl` answers 200. */
+function nodeService(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, readyUrl: string): Service {
+  let child: ChildProcess | undefined;
+  return {
+    name,
+    get process() {
+      return child;
+    },
+    async start() {
+      if (child) throw new Error(`${name} is already running`);
+      child = launch(name, entry, env, logDir);
+      await waitForHttp(readyUrl, child, name);
+    },
+    async stop(graceMs) {
+      if (child) await stopChild(child, graceMs);
+      child = undefined;
+    },
+    async kill() {
+      if (child) await killChild(child);
+      child = undefined;
+    },
+  };
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 function launch(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string): ChildProcess {

@@ -18,9 +18,12 @@ import {
   type CustomerScript,
   customerScriptSchema,
   type Fault,
+  happens,
   nextOutcome,
+  pickOne,
   type StatusUpdate,
   statusUpdateSchema,
+  UNDOCUMENTED_STATUS,
 } from './scenarios.js';
 
 export const API_PREFIX = '/api/v2';
@@ -78,6 +81,9 @@ export class SandboxInputError extends Error {
 }
 
 export type Sandbox = ReturnType<typeof createSandbox>;
+
+const RANDOM_FAULTS = ['500', '503', 'reset'] as const;
+const LOST_ANSWERS = ['500', 'reset'] as const;
 
 const UNAUTHORIZED_BODY = {
   success: false,
@@ -188,6 +194,34 @@ export function createSandbox(options: SandboxOptions) {
       case 'junk':
         reply.type('application/json');
         return answer(reply, entry, 200, '{"success":true,"data":{"status":');
+      case 'unknown-status':
+        throw new Error('unknown-status is answered by the status route, which holds the data');
+    }
+  }
+
+  /** A random 5xx or reset, at the customer's `faultRate`. */
+  function randomFault(customer: Customer): Fault | undefined {
+    return happens(customer, customer.randomFaults?.faultRate ?? 0) ? pickOne(customer, RANDOM_FAULTS) : undefined;
+  }
+
+  function randomGetFault(customer: Customer): Fault | undefined {
+    if (happens(customer, customer.randomFaults?.junkRate ?? 0)) return 'junk';
+    if (happens(customer, customer.randomFaults?.unknownStatusRate ?? 0)) return 'unknown-status';
+    return undefined;
+  }
+
+  function spikes(customer: Customer): boolean {
+    return happens(customer, customer.randomFaults?.spikeRate ?? 0);
+  }
+
+  /** Waits out a random latency spike; false when the sandbox closes meanwhile. */
+  async function spike(customer: Customer, signal: AbortSignal): Promise<boolean> {
+    if (!spikes(customer)) return true;
+    try {
+      await sleep(customer.randomFaults?.spikeMs ?? 0, undefined, { signal });
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -228,7 +262,8 @@ export function createSandbox(options: SandboxOptions) {
       const entry = startEntry(request);
       if (!authorized(request)) return answer(reply, entry, 401, UNAUTHORIZED_BODY);
       const customer = customerFor(request.params.id);
-      const fault = customer.postFaults.shift();
+      if (!(await spike(customer, signal))) return hangUp(request, reply, entry, 'cancelled');
+      const fault = customer.postFaults.shift() ?? randomFault(customer);
       if (fault) return injectFault(fault, customer, request, reply, entry);
       if (customer.kycProcessingStatus !== null) {
         entry.accepted = false;
@@ -257,7 +292,9 @@ export function createSandbox(options: SandboxOptions) {
           change(customer, { ...outcome, kycProcessingStatus: null });
       });
 
-      const lostAnswer = customer.postFaultsAfterAccept.shift();
+      const lostAnswer =
+        customer.postFaultsAfterAccept.shift() ??
+        (happens(customer, customer.randomFaults?.lostAnswerRate ?? 0) ? pickOne(customer, LOST_ANSWERS) : undefined);
       if (customer.postDelayMs > 0) {
         try {
           await sleep(customer.postDelayMs, undefined, { signal });
@@ -279,7 +316,7 @@ export function createSandbox(options: SandboxOptions) {
     if (!authorized(request)) return answer(reply, entry, 401, UNAUTHORIZED_BODY);
     const customer = customerFor(request.params.id);
     // The answer reflects the status at arrival, however long it then takes: a slow read can be stale.
-    const fault = customer.getFaults.shift();
+    const fault = customer.getFaults.shift() ?? randomFault(customer) ?? randomGetFault(customer);
     const data = {
       id: customer.id,
       status: customer.status,
@@ -289,12 +326,17 @@ export function createSandbox(options: SandboxOptions) {
       kycEndUserErrorMessage: customer.kycEndUserErrorMessage,
       ...customer.statusDataOverrides,
     };
-    if (customer.getDelayMs > 0) {
+    const delayMs = customer.getDelayMs + (spikes(customer) ? (customer.randomFaults?.spikeMs ?? 0) : 0);
+    if (delayMs > 0) {
       try {
-        await sleep(customer.getDelayMs, undefined, { signal: tasks.signal });
+        await sleep(delayMs, undefined, { signal: tasks.signal });
       } catch {
         return hangUp(request, reply, entry, 'cancelled');
       }
+    }
+    if (fault === 'unknown-status') {
+      entry.fault = fault;
+      return answer(reply, entry, 200, { success: true, data: { ...data, status: UNDOCUMENTED_STATUS } });
     }
     if (fault) return injectFault(fault, customer, request, reply, entry);
     return answer(reply, entry, 200, { success: true, data });

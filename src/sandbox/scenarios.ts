@@ -8,9 +8,14 @@ import { urlSchema } from '../config.js';
 
 /** Faults a POST or GET can be scripted to answer with; `reset` destroys the socket without answering. */
 export const FAULTS = ['500', 'reset', '429', '503'] as const;
-/** A GET may also answer `junk`: HTTP 200 with a body that is not JSON. */
-export const GET_FAULTS = [...FAULTS, 'junk'] as const;
+/**
+ * A GET may also answer `junk` (HTTP 200 with a body that is not JSON) or `unknown-status` (HTTP 200 with this
+ * request's answer, but an undocumented status in place of the real one).
+ */
+export const GET_FAULTS = [...FAULTS, 'junk', 'unknown-status'] as const;
 export type Fault = (typeof GET_FAULTS)[number];
+/** The status an `unknown-status` fault answers with: one the vendor's docs do not list. */
+export const UNDOCUMENTED_STATUS = 'KYC_UNDER_REVIEW';
 
 /**
  * How a customer's callbacks go out. `delay` waits `delayMs` first; `reorder` holds each callback until the next one
@@ -26,6 +31,33 @@ const delaySchema = z
   .int()
   .min(0)
   .max(60 * 60_000);
+
+const rateSchema = z.number().min(0).max(1);
+
+/**
+ * Faults drawn at random, request by request, on top of the scripted lists. Each draw comes from a hash of the
+ * customer id, `seed` and a counter, so one script plays out the same way against the same sequence of requests.
+ */
+export const randomFaultsSchema = z.strictObject({
+  /** Share of POSTs and GETs answered with a 500, a 503 or a reset before anything else happens. */
+  faultRate: rateSchema.default(0),
+  /** Share of accepted POSTs whose answer is lost after acceptance (a 500 or a reset). */
+  lostAnswerRate: rateSchema.default(0),
+  /** Share of POSTs and GETs that wait `spikeMs` before they are handled. */
+  spikeRate: rateSchema.default(0),
+  spikeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 60_000)
+    .default(3000),
+  /** Share of GETs answered with a body that is not JSON. */
+  junkRate: rateSchema.default(0),
+  /** Share of GETs answered with an undocumented status in place of the real one. */
+  unknownStatusRate: rateSchema.default(0),
+  seed: z.number().int().default(0),
+});
+export type RandomFaults = z.output<typeof randomFaultsSchema>;
 
 /** A result the sandbox applies when a verification's processing ends. */
 export const outcomeSchema = z.strictObject({
@@ -59,6 +91,8 @@ export const customerScriptSchema = z.strictObject({
   getFaults: z.array(z.enum(GET_FAULTS)).optional(),
   /** Consumed one per accepted POST: the verification starts, but the answer is this fault (a lost success). */
   postFaultsAfterAccept: z.array(z.enum(FAULTS)).optional(),
+  /** Faults at random rates, for chaos runs; null turns them off. */
+  randomFaults: randomFaultsSchema.nullable().optional(),
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   /**
    * `no-content` answers an accepted POST with 204. `json` answers 200 with `{"success":true,"data":"..."}`: the spec
@@ -72,7 +106,9 @@ export const customerScriptSchema = z.strictObject({
   /** Overrides the sandbox-wide callback URL for this customer; null restores it. */
   callbackUrl: urlSchema.nullable().optional(),
 });
-export type CustomerScript = z.infer<typeof customerScriptSchema>;
+/** A script as callers write it; defaults of nested fields are filled in when it is parsed. */
+export type CustomerScript = z.input<typeof customerScriptSchema>;
+type ParsedScript = z.output<typeof customerScriptSchema>;
 
 export interface ScenarioTiming {
   processingDelayMs: number;
@@ -94,6 +130,9 @@ export interface Customer {
   postFaults: Fault[];
   getFaults: Fault[];
   postFaultsAfterAccept: Fault[];
+  randomFaults: RandomFaults | null;
+  /** How many random draws this customer has made. */
+  draws: number;
   postDelayMs: number;
   getDelayMs: number;
   processingDelayMs: number;
@@ -107,8 +146,8 @@ export interface Customer {
 const FULL_USER: ScriptedOutcome = { status: 'FULL_USER' };
 
 /** The scenario an id's prefix selects (see the table in the sandbox docs); unknown prefixes verify. */
-function scenarioFor(customerId: string, timing: ScenarioTiming): Required<CustomerScript> {
-  const base: Required<CustomerScript> = {
+function scenarioFor(customerId: string, timing: ScenarioTiming): Required<ParsedScript> {
+  const base: Required<ParsedScript> = {
     status: 'PENDING_KYC_DATA',
     kycProcessingStatus: null,
     docsMissing: [],
@@ -121,6 +160,7 @@ function scenarioFor(customerId: string, timing: ScenarioTiming): Required<Custo
     postFaults: [],
     getFaults: [],
     postFaultsAfterAccept: [],
+    randomFaults: null,
     retryAfterSeconds: 1,
     postResponse: 'no-content',
     statusDataOverrides: {},
@@ -175,14 +215,14 @@ export const behaviourPatchSchema = customerScriptSchema.omit({
   kycRejectLabel: true,
   kycEndUserErrorMessage: true,
 });
-export type BehaviourPatch = z.infer<typeof behaviourPatchSchema>;
+export type BehaviourPatch = z.input<typeof behaviourPatchSchema>;
 
 /** A customer from its id's scenario, with the fields that `script` sets taken from the script instead. */
-export function createCustomer(customerId: string, script: CustomerScript, timing: ScenarioTiming): Customer {
+export function createCustomer(customerId: string, script: ParsedScript, timing: ScenarioTiming): Customer {
   const scenario = scenarioFor(customerId, timing);
   // `null` is a meaningful value for several fields, so only `undefined` falls back to the scenario.
-  const pick = <K extends keyof CustomerScript>(key: K): Required<CustomerScript>[K] =>
-    (script[key] === undefined ? scenario[key] : script[key]) as Required<CustomerScript>[K];
+  const pick = <K extends keyof ParsedScript>(key: K): Required<ParsedScript>[K] =>
+    (script[key] === undefined ? scenario[key] : script[key]) as Required<ParsedScript>[K];
   return {
     customerId,
     id: vendorIdFor(customerId),
@@ -196,6 +236,8 @@ export function createCustomer(customerId: string, script: CustomerScript, timin
     postFaults: [...pick('postFaults')],
     getFaults: [...pick('getFaults')],
     postFaultsAfterAccept: [...pick('postFaultsAfterAccept')],
+    randomFaults: structuredClone(pick('randomFaults')),
+    draws: 0,
     postDelayMs: pick('postDelayMs'),
     getDelayMs: pick('getDelayMs'),
     processingDelayMs: pick('processingDelayMs'),
@@ -211,6 +253,23 @@ export function createCustomer(customerId: string, script: CustomerScript, timin
 export function nextOutcome(customer: Customer): ScriptedOutcome {
   const index = Math.min(customer.acceptedVerifications, customer.outcomes.length) - 1;
   return customer.outcomes[Math.max(index, 0)] ?? FULL_USER;
+}
+
+/** One uniform draw in [0, 1) from the customer's random faults' sequence. */
+export function draw(customer: Customer): number {
+  const seed = customer.randomFaults?.seed ?? 0;
+  const digest = createHash('sha256').update(`${customer.customerId}:${seed}:${customer.draws++}`).digest();
+  return digest.readUInt32BE(0) / 2 ** 32;
+}
+
+/** Whether an event of probability `rate` happens on this request; no draw is made for a rate of 0. */
+export function happens(customer: Customer, rate: number): boolean {
+  return rate > 0 && draw(customer) < rate;
+}
+
+/** Picks one of `choices` with a draw. */
+export function pickOne<T>(customer: Customer, choices: readonly T[]): T {
+  return choices[Math.floor(draw(customer) * choices.length)] as T;
 }
 
 /** UUID-shaped and stable per customer id, so it survives sandbox restarts as a real vendor id would. */
