@@ -1,6 +1,5 @@
 // Figure 3: what one verification costs in history events and Temporal Cloud billable actions, counted from the real
 // histories of three scenarios driven through the whole stack (the sandbox's callbacks go to the receiver).
-import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 
 import { startKycVerification } from '../../src/client.js';
@@ -80,13 +79,14 @@ export async function measureCost(bench: Bench, { runId }: { runId: string }): P
       );
       await scenario.drive?.(handle);
       const { outcome } = await handle.result();
-      return { scenario: scenario.name, workflowId: handle.workflowId, outcome, ...(await countActions(handle)) };
+      const events = (await handle.fetchHistory()).events ?? [];
+      return { scenario: scenario.name, workflowId: handle.workflowId, outcome, ...countActions(events) };
     }),
   );
 }
 
-async function countActions(handle: WorkflowHandle) {
-  const events = (await handle.fetchHistory()).events ?? [];
+/** Billable actions in one history, per event type; the chaos suite counts its verifications with it too. */
+export function countActions(events: proto.temporal.api.history.v1.IHistoryEvent[]) {
   const breakdown: ScenarioCost['breakdown'] = {};
   const add = (type: string, count: number, actions: number) => {
     const entry = (breakdown[type] ??= { events: 0, actions: 0 });

@@ -74,10 +74,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   mkdirSync(options.logDir, { recursive: true });
 
   const started: Service[] = [];
-  const cleanups: (() => void)[] = [];
   const stop = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => undefined);
-    for (const cleanup of cleanups) cleanup();
   };
   const startService = async (service: Service) => {
     started.push(service);
@@ -111,11 +109,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       WEBHOOK_PORT: String(ports.webhook),
       ...options.env,
     };
-    // Bundled here, so the workers never run webpack (whose memory their heaps would keep).
-    const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));
-    cleanups.push(() => rmSync(bundleDir, { recursive: true, force: true }));
     const [workflowBundle] = await Promise.all([
-      bundleWorkflows(join(bundleDir, 'workflow-bundle.js')),
+      workflowBundleOnce(),
       startService(
         nodeService(
           'sandbox',
@@ -168,6 +163,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * Bundled here, so the workers never run webpack (whose memory their heaps would keep); once per process, for every
+ * stack it starts (the bench and the chaos suite start several). Removed when the process exits.
+ */
+function workflowBundleOnce(): Promise<string> {
+  bundled ??= (async () => {
+    const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));
+    process.once('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
+    return bundleWorkflows(join(bundleDir, 'workflow-bundle.js'));
+  })();
+  return bundled;
 }
 
 function origin(port: number): string {

@@ -1,0 +1,108 @@
+// The quick chaos scenario "everything at once" (docs/reliability.md), on its own real stack: workers killed and
+// restarted, the dev server killed and restarted on its database file, the receiver down, a rolling restart, and a
+// vendor that fails on both endpoints, while verifications of every kind run. `npm run chaos` runs all seven.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from '@jest/globals';
+
+import { runScenario } from '../bench/chaos/run.js';
+import { SCENARIOS } from '../bench/chaos/scenarios.js';
+import { type Evidence, judge, type Verification } from '../bench/chaos/verifications.js';
+
+/** The moments of the faults are drawn from this seed; CHAOS_SEED repeats a run. */
+const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+it(
+  'loses, strands, doubles and misjudges no verification when everything fails at once',
+  async () => {
+    const scenario = SCENARIOS.find((candidate) => candidate.name === 'everything at once');
+    if (!scenario) throw new Error('no "everything at once" scenario');
+    const logDir = await mkdtemp(join(tmpdir(), 'kyc-chaos-test-'));
+    const figures = await runScenario(scenario, { quick: true, seed, logDir });
+
+    // The seed and the logs' place come with any failure, so the run can be repeated and read.
+    expect({ seed, logDir, problems: figures.problems }).toEqual({ seed, logDir, problems: [] });
+    expect(figures).toMatchObject({
+      started: scenario.verifications.quick,
+      completed: scenario.verifications.quick,
+      lost: 0,
+      stuck: 0,
+      doublePosts: 0,
+      postsWhileRunning: 0,
+      wrongOutcomes: 0,
+    });
+    // Every fault happened: none was skipped because its moment never came.
+    expect(figures.injected).toEqual({ workerKills: 2, receiverOutages: 1, serverKills: 1, gracefulRestarts: 2 });
+    // Soft and bounce customers need the merchant's resubmit, and vendor 5xx before acceptance add more.
+    expect(figures.resubmissions).toBeGreaterThanOrEqual(scenario.verifications.quick / 3);
+  },
+  15 * 60_000,
+);
+
+describe('the chaos suite’s judgement of one verification', () => {
+  const approve: Verification = {
+    customerId: 'approve-1',
+    kind: { name: 'approve', prefix: 'approve-', expected: 'VERIFIED', script: {} },
+  };
+  const evidence = (overrides: Partial<Evidence>): Evidence => ({
+    status: 'COMPLETED',
+    outcome: 'VERIFIED',
+    acceptedResubmits: 0,
+    actions: 6,
+    posts: [{ accepted: true, statusCode: 204 }],
+    ...overrides,
+  });
+
+  it.each<[string, Partial<Evidence>, Partial<ReturnType<typeof judge>>]>([
+    ['the expected outcome, one POST', {}, { kind: 'completed', doublePosts: 0, postsWhileRunning: 0, problems: [] }],
+    ['another outcome', { outcome: 'TIMED_OUT' }, { kind: 'wrongOutcome' }],
+    ['still running', { status: 'RUNNING', outcome: undefined }, { kind: 'stuck' }],
+    ['failed', { status: 'FAILED', outcome: undefined }, { kind: 'lost' }],
+    ['terminated', { status: 'TERMINATED', outcome: undefined }, { kind: 'lost' }],
+    ['never there', { status: undefined, outcome: undefined }, { kind: 'lost' }],
+    [
+      'two accepted POSTs for one request',
+      {
+        posts: [
+          { accepted: true, statusCode: 204 },
+          { accepted: true, statusCode: 204 },
+        ],
+      },
+      { kind: 'completed', doublePosts: 1 },
+    ],
+    [
+      'two accepted POSTs for a start and one resubmission',
+      {
+        acceptedResubmits: 1,
+        posts: [
+          { accepted: true, statusCode: 204 },
+          { accepted: true, statusCode: 204 },
+        ],
+      },
+      { doublePosts: 0 },
+    ],
+    [
+      'a POST refused because a verification ran',
+      {
+        posts: [
+          { accepted: true, statusCode: 204 },
+          { accepted: false, statusCode: 400 },
+        ],
+      },
+      { doublePosts: 0, postsWhileRunning: 1 },
+    ],
+    [
+      'POSTs that failed before acceptance (5xx, 429) and then one accepted',
+      { posts: [{ statusCode: 500 }, { statusCode: 429 }, { accepted: true, statusCode: 204 }] },
+      { doublePosts: 0, postsWhileRunning: 0 },
+    ],
+  ])('%s', (_, overrides, expected) => {
+    const verdict = judge(approve, evidence(overrides));
+    expect(verdict).toMatchObject(expected);
+    expect(verdict.problems.length > 0).toBe(
+      verdict.kind !== 'completed' || verdict.doublePosts + verdict.postsWhileRunning > 0,
+    );
+  });
+});
