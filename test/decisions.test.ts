@@ -26,6 +26,21 @@ describe('stepForStatus', () => {
   ])('%s / %s -> %s', (status, kycProcessingStatus, step) => {
     expect(stepForStatus({ status, kycProcessingStatus })).toBe(step);
   });
+
+  it.each([
+    // The request was never sent (the status did not accept one): a status it can be sent from sends it now.
+    ['SOFT_KYC_FAILED', null, 'START'],
+    ['PENDING_KYC_DATA', null, 'START'],
+    ['KYC_NEEDED', null, 'START'],
+    ['KYC_PENDING', null, 'START'],
+    ['KYC_PENDING', VIP, 'AWAIT_RESULT'],
+    ['PENDING_KYC_DATA', 'DOCUMENT_UPLOAD_IN_PROGRESS', 'AWAIT_RESULT'],
+    ['SOMETHING_UNDOCUMENTED', null, 'AWAIT_RESULT'],
+    ['FULL_USER', null, 'VERIFIED'],
+    ['HARD_KYC_FAILED', null, 'REJECTED'],
+  ])('with the request unsent: %s / %s -> %s', (status, kycProcessingStatus, step) => {
+    expect(stepForStatus({ status, kycProcessingStatus }, true)).toBe(step);
+  });
 });
 
 describe('stepAfterUnknownOutcome', () => {

@@ -339,6 +339,29 @@ describe('vendor answers', () => {
     });
   });
 
+  it.each<[string, CustomerScript, string | null]>([
+    ['read once (a glitch of the status API)', { getFaults: ['unknown-status'] }, null],
+    ['that lasts until the vendor moves on', { status: 'UNDER_REVIEW_BY_COMPLIANCE' }, 'PENDING_KYC_DATA'],
+  ])(
+    'sends its own request once an undocumented status %s gives way to one it can be sent from, without resubmit',
+    async (_, script, nextStatus) => {
+      const customerId = newCustomerId('approve');
+      stack.sandbox.scriptCustomer(customerId, approving(script));
+      await stack.withKycWorker(async ({ start }) => {
+        const handle = await start({
+          customerId,
+          timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '5m' },
+        });
+        const waiting = await waitForPhase(handle, 'AWAITING_RESULT');
+        expect(waiting.lastError).toMatch(/Not sent yet: .* does not accept a verification request/);
+        expect(vendorRequests(stack.sandbox, customerId, 'POST')).toHaveLength(0);
+        if (nextStatus) stack.sandbox.setStatus(customerId, { status: nextStatus });
+        expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1, resubmissions: 0 });
+        expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
+      });
+    },
+  );
+
   it('never reads again before a status read’s Retry-After has passed', async () => {
     const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));

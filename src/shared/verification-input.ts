@@ -59,6 +59,8 @@ const continuedRunSchema = z.strictObject({
   callbackChecksSinceRequest: z.number().int().min(0),
   checkInterval: z.number().int().min(0),
   resubmitRequested: z.boolean(),
+  /** Optional: runs that continued as new before it existed carry none. */
+  requestUnsent: z.boolean().optional(),
 });
 export type ContinuedRun = z.output<typeof continuedRunSchema>;
 

@@ -7,8 +7,13 @@ import { KYC_STATUS, type KycSnapshot, STARTABLE_STATUSES } from '../shared/kyc-
 
 type Reading = Pick<KycSnapshot, 'status' | 'kycProcessingStatus'>;
 
-/** Which step follows a confirmed status. */
-export function stepForStatus({ status, kycProcessingStatus }: Reading): Step {
+/**
+ * Which step follows a confirmed status. `requestUnsent`: the current request has not been sent yet (the status did
+ * not accept one), so a status it can be sent from means sending it now, not waiting for the merchant.
+ */
+export function stepForStatus(reading: Reading, requestUnsent = false): Step {
+  const { status, kycProcessingStatus } = reading;
+  if (requestUnsent && showsNoRequest(reading)) return 'START';
   switch (status) {
     case KYC_STATUS.FULL_USER:
       return 'VERIFIED';

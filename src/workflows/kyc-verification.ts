@@ -113,7 +113,8 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   /** One verification request: sent again only while it provably never left (see `classifyStartFailure`). */
   async function sendVerificationRequest(resumed: boolean): Promise<Step> {
     state.phase = 'STARTING';
-    if (!resumed) state.attempts += 1;
+    // An unsent request tried again is the same request: it counts once.
+    if (!resumed && !run.requestUnsent) state.attempts += 1;
     state.resubmitBy = null;
     run.beginRequest();
     const isResubmission = state.attempts > 1;
@@ -132,6 +133,12 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
         if (snapshot) run.applyReading(snapshot);
         else await checkStatus('after the verification request');
         log.info('KYC verification request done', { customerId, outcome, status: state.status });
+        run.requestUnsent = outcome === 'NOT_STARTABLE';
+        if (run.requestUnsent) {
+          state.lastError = `Not sent yet: XGateway's status ${state.status} does not accept a verification request; it is sent once the status does`;
+          // Straight back here would read the same status at once: wait for the next check (or a callback) instead.
+          return 'AWAIT_RESULT';
+        }
         return stepForStatus(state);
       } catch (error) {
         if (stopping(error)) throw error;
@@ -179,7 +186,7 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       await checkStatus(byCallback ? 'callback received' : 'no callback yet', byCallback);
       // A status that lasted less than the first wait is never published: this saves an upsert on the happy path.
       if (!byCallback) run.publishStatus();
-      const next = stepForStatus(state);
+      const next = stepForStatus(state, run.requestUnsent);
       if (next !== 'AWAIT_RESULT') return next;
       // A callback the status API did not (yet) confirm may be ahead of it: look again soon, not hours later.
       run.checkInterval = byCallback
@@ -208,12 +215,12 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       if (news === 'timeout') {
         // The outcome rests on a fresh reading: the data may have been fixed without a callback reaching us.
         await checkStatus('resubmission window over');
-        const next = stepForStatus(state);
+        const next = stepForStatus(state, run.requestUnsent);
         return next === 'AWAIT_RESUBMISSION' ? 'NEEDS_DATA' : next;
       }
       // The vendor reports a change while we wait (e.g. data fixed through another channel): confirm it.
       await checkStatus('callback while awaiting resubmission', true);
-      const next = stepForStatus(state);
+      const next = stepForStatus(state, run.requestUnsent);
       if (next !== 'AWAIT_RESUBMISSION') return next;
     }
   }

@@ -33,6 +33,11 @@ export class VerificationRun {
   checking = false;
   /** An accepted `resubmit` that the step loop has not yet turned into a request. */
   resubmitRequested: boolean;
+  /**
+   * The current request was not sent: the status did not accept one (an undocumented status). Once a reading shows a
+   * status it can be sent from, the run sends it itself; it is still the same request, not a resubmission.
+   */
+  requestUnsent: boolean;
   private publishedStatus: string | undefined;
 
   constructor(
@@ -66,6 +71,7 @@ export class VerificationRun {
     this.callbackChecksSinceRequest = continued?.callbackChecksSinceRequest ?? 0;
     this.checkInterval = continued?.checkInterval || options.firstCheckAfter;
     this.resubmitRequested = continued?.resubmitRequested ?? false;
+    this.requestUnsent = continued?.requestUnsent ?? false;
     this.publishedStatus = workflowInfo().typedSearchAttributes.get(kycStatusSearchAttribute) ?? UNCONFIRMED_STATUS;
   }
 
@@ -163,6 +169,7 @@ export class VerificationRun {
       callbackChecksSinceRequest,
       checkInterval,
       resubmitRequested: this.resubmitRequested,
+      requestUnsent: this.requestUnsent,
     };
   }
 
