@@ -362,6 +362,62 @@ describe('vendor answers', () => {
     },
   );
 
+  it('never sends a deferred request again on its own once its answer was lost: the merchant decides', async () => {
+    const customerId = newCustomerId('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ status: 'UNDER_REVIEW_BY_COMPLIANCE' }));
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({
+        customerId,
+        timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '5m' },
+      });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      // The deferred request goes out, is accepted, and its answer is lost; the vendor then ends it SOFT_KYC_FAILED.
+      stack.sandbox.patchCustomer(customerId, {
+        postFaultsAfterAccept: ['500'],
+        outcomes: [{ status: 'SOFT_KYC_FAILED', docsMissing: ['SELFIE'] }, { status: 'FULL_USER' }],
+        processingDelayMs: 50,
+      });
+      stack.sandbox.setStatus(customerId, { status: 'PENDING_KYC_DATA' });
+      // Resting after the SOFT_KYC_FAILED callback was checked: nothing was sent again meanwhile.
+      await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        const checkedAfterCallback =
+          s.lastCallback?.status === 'SOFT_KYC_FAILED' &&
+          Date.parse(s.lastCheckAt ?? '') >= Date.parse(s.lastCallback.signalledAt);
+        return s.phase === 'AWAITING_RESUBMISSION' && checkedAfterCallback ? s : undefined;
+      }, 'the SOFT_KYC_FAILED callback checked, the run waiting for the merchant');
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
+      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2, resubmissions: 1 });
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
+    });
+  });
+
+  it('starts the fallback checks over at firstCheckAfter with each new request', async () => {
+    const customerId = newCustomerId('silent');
+    // No callbacks, and a first verification that outlasts checks at 1, 2, 4 and 8 s: the interval reaches its cap.
+    stack.sandbox.scriptCustomer(
+      customerId,
+      softThenVerified({ callbacks: { mode: 'drop' }, processingDelayMs: 12_000 }),
+    );
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({
+        customerId,
+        timing: { firstCheckAfter: '1s', maxCheckInterval: '8s', deadline: '5m' },
+      });
+      await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      stack.sandbox.patchCustomer(customerId, { processingDelayMs: 600_000 });
+      await handle.executeUpdate(resubmitUpdate);
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'AWAITING_RESULT' && s.attempts === 2 && s.nextCheckAt ? s : undefined;
+      }, 'the resubmitted request sent, the next check planned');
+      const plannedIn = Date.parse(waiting.nextCheckAt ?? '') - Date.parse(waiting.lastCheckAt ?? '');
+      expect(plannedIn).toBeLessThanOrEqual(2_000);
+      await handle.cancel();
+    });
+  });
+
   it('never reads again before a status read’s Retry-After has passed', async () => {
     const customerId = newCustomerId('approve');
     stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));

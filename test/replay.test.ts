@@ -10,12 +10,12 @@ import { installQuietRuntime } from './helpers/temporal.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 
-async function loadHistories() {
-  const files = (await readdir(historiesDir)).filter((file) => file.endsWith('.json')).sort();
+async function loadHistories(dir = historiesDir) {
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => ({
       name: file,
-      history: historyFromJSON(JSON.parse(await readFile(historiesDir + file, 'utf8'))),
+      history: historyFromJSON(JSON.parse(await readFile(dir + file, 'utf8'))),
     })),
   );
 }
@@ -41,5 +41,20 @@ describe('replay of committed histories', () => {
     await expect(Worker.runReplayHistory({ workflowsPath: changed }, first.history)).rejects.toMatchObject({
       name: 'DeterminismViolationError',
     });
+  });
+});
+
+describe('replay across a patch', () => {
+  // An undocumented status, then PENDING_KYC_DATA: recorded by the code before patched('defer-unsent-request') (the
+  // run waited for a resubmit) and after it (the run sent its deferred request itself). Both must replay.
+  it('replays the history from before the patch and the one from after it', async () => {
+    const histories = await loadHistories(`${historiesDir}patches/`);
+    expect(histories.map((h) => h.name)).toEqual([
+      'defer-unsent-request-after.json',
+      'defer-unsent-request-before.json',
+    ]);
+    for (const { name, history } of histories) {
+      await expect(Worker.runReplayHistory({ workflowsPath }, history, name)).resolves.toBeUndefined();
+    }
   });
 });

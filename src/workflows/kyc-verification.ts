@@ -6,6 +6,7 @@ import {
   ContinueAsNew,
   continueAsNew,
   log,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -133,7 +134,8 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
         if (snapshot) run.applyReading(snapshot);
         else await checkStatus('after the verification request');
         log.info('KYC verification request done', { customerId, outcome, status: state.status });
-        run.requestUnsent = outcome === 'NOT_STARTABLE';
+        // Runs that took NOT_STARTABLE before this rule existed replay the old way (waiting for a resubmit).
+        run.requestUnsent = outcome === 'NOT_STARTABLE' && patched('defer-unsent-request');
         if (run.requestUnsent) {
           state.lastError = `Not sent yet: XGateway's status ${state.status} does not accept a verification request; it is sent once the status does`;
           // Straight back here would read the same status at once: wait for the next check (or a callback) instead.
@@ -143,6 +145,8 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
       } catch (error) {
         if (stopping(error)) throw error;
         const kind = classifyStartFailure(error);
+        // A request refused, or whose answer was lost, was sent: it is no longer one the run may send on its own.
+        if (kind !== 'NOT_SENT') run.requestUnsent = false;
         if (kind === 'REFUSED') {
           // A refused resubmission (e.g. data still missing) goes back to waiting for one; a refused first start fails.
           if (!isResubmission || failureType(error) !== FailureTypes.requestRejected) throw error;

@@ -39,12 +39,14 @@ export class VerificationRun {
    */
   requestUnsent: boolean;
   private publishedStatus: string | undefined;
+  private readonly firstCheckAfter: number;
 
   constructor(
     customerId: string,
     options: { maxResubmissions?: number; firstCheckAfter: number; deadlineMs: number; continued?: ContinuedRun },
   ) {
     const { continued } = options;
+    this.firstCheckAfter = options.firstCheckAfter;
     const startedAt = continued ? Date.parse(continued.state.startedAt) : Date.now();
     this.state = continued?.state ?? {
       customerId,
@@ -108,16 +110,22 @@ export class VerificationRun {
 
   acceptResubmit(): number {
     this.resubmitRequested = true;
+    // The merchant asks for a new request: whatever became of the last one, this one is counted as new.
+    this.requestUnsent = false;
     this.state.resubmissions += 1;
     this.render();
     return this.state.resubmissions;
   }
 
-  /** A new verification request: callbacks before it are answered by its own reading, and coalescing starts over. */
+  /**
+   * A new verification request: callbacks before it are answered by its own reading, coalescing starts over, and so
+   * do the fallback checks, which would otherwise go on at the backed-off interval of the last request's wait.
+   */
   beginRequest(): void {
     this.callbacksChecked = this.state.callbacksReceived;
     this.lastCallbackCheckAt = null;
     this.callbackChecksSinceRequest = 0;
+    this.checkInterval = this.firstCheckAfter;
   }
 
   /** A check starts: it answers every callback received so far. */
