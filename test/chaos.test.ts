@@ -46,14 +46,17 @@ describe('the chaos suite’s judgement of one verification', () => {
     customerId: 'approve-1',
     kind: { name: 'approve', prefix: 'approve-', expected: 'VERIFIED', script: {} },
   };
+  const T0 = Date.parse('2026-11-27T00:00:00Z');
+  const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
   const evidence = (overrides: Partial<Evidence>): Evidence => ({
     status: 'COMPLETED',
     outcome: 'VERIFIED',
-    acceptedResubmits: 0,
+    requestsFrom: [T0],
     actions: 6,
-    posts: [{ accepted: true, statusCode: 204 }],
+    posts: [{ time: at(1), accepted: true, runningAtArrival: false }],
     ...overrides,
   });
+  const accepted = (second: number) => ({ time: at(second), accepted: true, runningAtArrival: false });
 
   it.each<[string, Partial<Evidence>, Partial<ReturnType<typeof judge>>]>([
     ['the expected outcome, one POST', {}, { kind: 'completed', doublePosts: 0, postsWhileRunning: 0, problems: [] }],
@@ -62,47 +65,37 @@ describe('the chaos suite’s judgement of one verification', () => {
     ['failed', { status: 'FAILED', outcome: undefined }, { kind: 'lost' }],
     ['terminated', { status: 'TERMINATED', outcome: undefined }, { kind: 'lost' }],
     ['never there', { status: undefined, outcome: undefined }, { kind: 'lost' }],
+    ['two accepted POSTs for one request', { posts: [accepted(1), accepted(5)] }, { doublePosts: 1 }],
     [
-      'two accepted POSTs for one request',
-      {
-        posts: [
-          { accepted: true, statusCode: 204 },
-          { accepted: true, statusCode: 204 },
-        ],
-      },
-      { kind: 'completed', doublePosts: 1 },
-    ],
-    [
-      'two accepted POSTs for a start and one resubmission',
-      {
-        acceptedResubmits: 1,
-        posts: [
-          { accepted: true, statusCode: 204 },
-          { accepted: true, statusCode: 204 },
-        ],
-      },
+      'one accepted POST for the start and one for a resubmission',
+      { requestsFrom: [T0, T0 + 3000], posts: [accepted(1), accepted(5)] },
       { doublePosts: 0 },
     ],
     [
-      'a POST refused because a verification ran',
-      {
-        posts: [
-          { accepted: true, statusCode: 204 },
-          { accepted: false, statusCode: 400 },
-        ],
-      },
+      'two accepted POSTs for the start, none for a resubmission (an allowance is not a licence)',
+      { requestsFrom: [T0, T0 + 9000], posts: [accepted(1), accepted(5)] },
+      { doublePosts: 1 },
+    ],
+    [
+      'a POST that arrived while a vendor request ran, whatever answered it',
+      { posts: [accepted(1), { time: at(2), accepted: undefined, runningAtArrival: true }] },
       { doublePosts: 0, postsWhileRunning: 1 },
     ],
     [
-      'POSTs that failed before acceptance (5xx, 429) and then one accepted',
-      { posts: [{ statusCode: 500 }, { statusCode: 429 }, { accepted: true, statusCode: 204 }] },
+      'POSTs that failed before acceptance, then one accepted',
+      { posts: [{ time: at(1) }, { time: at(2) }, accepted(3)] },
       { doublePosts: 0, postsWhileRunning: 0 },
+    ],
+    [
+      'a wait for the merchant that no rule explains',
+      { needlessWait: 'waited at PENDING_KYC_DATA' },
+      { needlessWaits: 1 },
     ],
   ])('%s', (_, overrides, expected) => {
     const verdict = judge(approve, evidence(overrides));
     expect(verdict).toMatchObject(expected);
-    expect(verdict.problems.length > 0).toBe(
-      verdict.kind !== 'completed' || verdict.doublePosts + verdict.postsWhileRunning > 0,
-    );
+    const flagged =
+      verdict.kind !== 'completed' || verdict.doublePosts + verdict.postsWhileRunning + verdict.needlessWaits > 0;
+    expect(verdict.problems.length > 0).toBe(flagged);
   });
 });

@@ -186,6 +186,11 @@ describe('XGateway sandbox', () => {
     const again = await verify('approve-busy');
     expect(again.status).toBe(400);
     expect(await again.json()).toMatchObject({ errors: [{ code: 'db_violation' }] });
+    // The log says that the second one came while the first ran, even when a fault answers it.
+    await control('PATCH', '/customers/approve-busy', { postFaults: ['503'] });
+    expect((await verify('approve-busy')).status).toBe(503);
+    const posts = (await requestLog('approve-busy')).requests.filter((entry) => entry.method === 'POST');
+    expect(posts.map((entry) => entry.runningAtArrival)).toEqual([false, true, true]);
   });
 
   it('sends callbacks with the documented body and a hash of "<customerId>.<secret>"', async () => {

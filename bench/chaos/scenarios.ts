@@ -29,12 +29,20 @@ export interface ChaosScenario {
   kind(index: number, world: World): CustomerKind;
   /** Runs beside the verifications, from the moment the first one starts. */
   inject(world: World, sizes: Sizes): Promise<void>;
+  /** Faults in the sandbox's log (see `ScenarioFigures.vendor`) that would show the scenario's promise broken. */
+  forbiddenVendorFaults?: string[];
 }
 
 const KINDS = {
   approve: { name: 'approve', prefix: 'approve-', expected: 'VERIFIED', script: {} },
   reject: { name: 'reject', prefix: 'reject-', expected: 'REJECTED', script: {} },
-  soft: { name: 'soft, then resubmit', prefix: 'soft-', expected: 'VERIFIED', script: {} },
+  soft: {
+    name: 'soft, then resubmit',
+    prefix: 'soft-',
+    expected: 'VERIFIED',
+    script: {},
+    waitsFor: ['SOFT_KYC_FAILED'],
+  },
   silent: { name: 'silent', prefix: 'silent-', expected: 'VERIFIED', script: {} },
   slow: { name: 'slow POST', prefix: 'slow-', expected: 'VERIFIED', script: {} },
   // After a soft failure the vendor would accept the request again: a second POST would not be refused, but counted.
@@ -48,6 +56,7 @@ const KINDS = {
         { status: 'FULL_USER' },
       ],
     },
+    waitsFor: ['SOFT_KYC_FAILED'],
   },
   // The verification ends where it started: nothing to show for it, so the merchant sends it again.
   bounce: {
@@ -55,6 +64,7 @@ const KINDS = {
     prefix: 'bounce-',
     expected: 'VERIFIED',
     script: { outcomes: [{ status: 'PENDING_KYC_DATA' }, { status: 'FULL_USER' }] },
+    waitsFor: ['PENDING_KYC_DATA'],
   },
 } satisfies Record<string, CustomerKind>;
 
@@ -148,6 +158,8 @@ export const SCENARIOS: ChaosScenario[] = [
       await waitForInFlight(world, 'POST', 1);
       await rollingRestart(world);
     },
+    // SIGTERM lets a worker finish its POSTs: none may be cut.
+    forbiddenVendorFaults: ['POST client disconnected'],
   },
   {
     name: 'everything at once',

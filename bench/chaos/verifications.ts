@@ -26,6 +26,11 @@ export interface CustomerKind {
   prefix: string;
   expected: Outcome;
   script: CustomerScript;
+  /**
+   * The statuses its script makes the run wait for the merchant in (e.g. SOFT_KYC_FAILED). Besides these, only an
+   * unknown outcome is a reason to wait; any other wait is counted as needless.
+   */
+  waitsFor?: string[];
 }
 
 export interface Verification {
@@ -67,19 +72,22 @@ export async function startVerifications(target: Target, list: Verification[], d
 }
 
 /**
- * Resubmits every verification that waits in AWAITING_RESUBMISSION, until stopped. It finds them through the KycStatus
- * search attribute (the statuses after which a run can wait for the merchant), then asks each one for its phase, so
- * it never loads the workers with a query per verification per round.
+ * Resubmits every verification that waits in AWAITING_RESUBMISSION, until stopped, and notes each wait that no rule
+ * explains. It finds them through the KycStatus search attribute (the statuses after which a run can wait for the
+ * merchant), then asks each one for its phase, so it never loads the workers with a query per verification per round.
  */
-export function startMerchant(target: Target): { stop(): Promise<void> } {
+export function startMerchant(target: Target, list: Verification[]): Merchant {
+  const kinds = new Map(list.map(({ customerId, kind }) => [verificationWorkflowId(customerId), kind]));
+  const needlessWaits = new Map<string, string>();
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      await resubmitWaiting(target).catch(() => undefined);
+      await resubmitWaiting(target, kinds, needlessWaits).catch(() => undefined);
       await sleep(1000);
     }
   })();
   return {
+    needlessWaits,
     async stop() {
       stopped = true;
       await loop;
@@ -87,7 +95,17 @@ export function startMerchant(target: Target): { stop(): Promise<void> } {
   };
 }
 
-async function resubmitWaiting(target: Target): Promise<void> {
+export interface Merchant {
+  /** Per workflow id, the first wait for the merchant that neither the script nor an unknown outcome explains. */
+  needlessWaits: Map<string, string>;
+  stop(): Promise<void>;
+}
+
+async function resubmitWaiting(
+  target: Target,
+  kinds: Map<string, CustomerKind>,
+  needlessWaits: Map<string, string>,
+): Promise<void> {
   const query =
     `WorkflowType = '${WORKFLOW_TYPE}' AND TaskQueue = '${target.taskQueue}' AND ExecutionStatus = 'Running' ` +
     `AND KycStatus IN ('SOFT_KYC_FAILED', 'PENDING_KYC_DATA', 'KYC_NEEDED')`;
@@ -99,7 +117,14 @@ async function resubmitWaiting(target: Target): Promise<void> {
     await target.client
       .withDeadline(Date.now() + 5000, async () => {
         const state = await handle.query(statusQuery);
-        if (state.phase === 'AWAITING_RESUBMISSION') await handle.executeUpdate(resubmitUpdate);
+        if (state.phase !== 'AWAITING_RESUBMISSION') return;
+        const explained =
+          state.lastError?.startsWith('Outcome unknown') ||
+          kinds.get(workflowId)?.waitsFor?.includes(state.status ?? '');
+        if (!explained && !needlessWaits.has(workflowId)) {
+          needlessWaits.set(workflowId, `waited for the merchant at ${state.status} (lastError: ${state.lastError})`);
+        }
+        await handle.executeUpdate(resubmitUpdate);
       })
       .catch(() => undefined);
   });
@@ -108,12 +133,14 @@ async function resubmitWaiting(target: Target): Promise<void> {
 /** Resolves once no verification of the task queue runs, or when `cutoff` (epoch ms) passes. */
 export async function waitUntilClosed(target: Target, cutoff: number): Promise<void> {
   const query = `WorkflowType = '${WORKFLOW_TYPE}' AND TaskQueue = '${target.taskQueue}' AND ExecutionStatus = 'Running'`;
-  while (Date.now() < cutoff) {
+  // Twice in a row: visibility can lag a moment behind, e.g. just after the server restarted.
+  let zeros = 0;
+  while (Date.now() < cutoff && zeros < 2) {
     const running = await target.client.workflow.count(query).then(
       ({ count }) => count,
       () => Number.NaN,
     );
-    if (running === 0) return;
+    zeros = running === 0 ? zeros + 1 : 0;
     await sleep(1000);
   }
 }
@@ -129,8 +156,10 @@ export interface ScenarioFigures {
   stuck: number;
   /** Accepted verification requests beyond one per start or accepted resubmission. */
   doublePosts: number;
-  /** Verification requests the sandbox refused because one was already running: a request that should not exist. */
+  /** Verification requests that reached the vendor while one of its requests ran: requests that should not exist. */
   postsWhileRunning: number;
+  /** Waits for the merchant that neither the script nor an unknown outcome explains. */
+  needlessWaits: number;
   /** Completed, but with another outcome than the script's. */
   wrongOutcomes: number;
   /** From start to close, by the server's clock, over the completed verifications. */
@@ -150,7 +179,9 @@ export interface ScenarioFigures {
 interface RequestLogEntry {
   method: string;
   customerId: string;
+  time: string;
   accepted?: boolean;
+  runningAtArrival?: boolean;
   statusCode: number | null;
   fault: string | null;
   error: string | null;
@@ -169,30 +200,41 @@ export interface Evidence {
   closeTime?: Date;
   /** The result's outcome, when it completed. */
   outcome?: string;
-  acceptedResubmits: number;
+  /** When each request began, by the server's clock: the start, then each accepted `resubmit`. */
+  requestsFrom: number[];
   actions: number;
   /** The sandbox's log of this customer's verification requests. */
-  posts: Pick<RequestLogEntry, 'accepted' | 'statusCode'>[];
+  posts: Pick<RequestLogEntry, 'time' | 'accepted' | 'runningAtArrival'>[];
+  /** Why the run waited for the merchant without a reason, if it did. */
+  needlessWait?: string;
 }
 
 export interface Verdict {
   kind: 'completed' | 'lost' | 'stuck' | 'wrongOutcome';
   doublePosts: number;
   postsWhileRunning: number;
+  needlessWaits: number;
   problems: string[];
 }
 
 /** Judges one verification from its evidence: pure, so each rule is tested on its own. */
 export function judge({ customerId, kind }: Verification, evidence: Evidence): Verdict {
   const problems: string[] = [];
-  const accepted = evidence.posts.filter((post) => post.accepted === true).length;
-  const doublePosts = Math.max(0, accepted - (1 + evidence.acceptedResubmits));
-  if (doublePosts)
-    problems.push(`${customerId}: ${accepted} accepted POSTs for ${1 + evidence.acceptedResubmits} requests`);
-  // The sandbox refuses a POST with 400 while a verification runs; this workflow reads before it sends, so none of
-  // its requests should meet that refusal.
-  const postsWhileRunning = evidence.posts.filter((post) => post.accepted === false && post.statusCode === 400).length;
-  if (postsWhileRunning) problems.push(`${customerId}: ${postsWhileRunning} POSTs while a verification ran`);
+  // At most one accepted POST between the start of one request (the start, or an accepted resubmit) and the next.
+  const perRequest = evidence.requestsFrom.map(() => 0);
+  for (const post of evidence.posts) {
+    if (post.accepted !== true) continue;
+    // The last request that began before the POST arrived (the first, for one that arrived before the start).
+    const arrived = Date.parse(post.time);
+    const index = Math.max(0, evidence.requestsFrom.filter((from) => from <= arrived).length - 1);
+    perRequest[index] = (perRequest[index] ?? 0) + 1;
+  }
+  const doublePosts = perRequest.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
+  if (doublePosts) problems.push(`${customerId}: accepted POSTs per request ${JSON.stringify(perRequest)}`);
+  const postsWhileRunning = evidence.posts.filter((post) => post.runningAtArrival === true).length;
+  if (postsWhileRunning) problems.push(`${customerId}: ${postsWhileRunning} POSTs while a vendor request ran`);
+  const needlessWaits = evidence.needlessWait ? 1 : 0;
+  if (evidence.needlessWait) problems.push(`${customerId}: ${evidence.needlessWait}`);
 
   let verdict: Verdict['kind'];
   if (evidence.status === 'RUNNING') {
@@ -207,7 +249,7 @@ export function judge({ customerId, kind }: Verification, evidence: Evidence): V
     verdict = 'wrongOutcome';
     problems.push(`${customerId}: ${evidence.outcome}, expected ${kind.expected} (${kind.name})`);
   }
-  return { kind: verdict, doublePosts, postsWhileRunning, problems };
+  return { kind: verdict, doublePosts, postsWhileRunning, needlessWaits, problems };
 }
 
 /** Gathers every verification's evidence from Temporal and the sandbox, and sums the verdicts. */
@@ -215,8 +257,11 @@ export async function measure(
   target: Target,
   name: string,
   list: Verification[],
-  injected: Record<string, number>,
-  seconds: number,
+  {
+    injected,
+    needlessWaits,
+    seconds,
+  }: { injected: Record<string, number>; needlessWaits: Map<string, string>; seconds: number },
 ): Promise<ScenarioFigures> {
   const log = (await requestJson('GET', `${target.sandboxControlUrl}/requests`)).body as {
     requests: RequestLogEntry[];
@@ -225,16 +270,26 @@ export async function measure(
   const problems: string[] = [];
   const times: number[] = [];
   const actions: number[] = [];
-  const figures = { completed: 0, lost: 0, stuck: 0, doublePosts: 0, postsWhileRunning: 0, wrongOutcomes: 0 };
+  const figures = {
+    completed: 0,
+    lost: 0,
+    stuck: 0,
+    doublePosts: 0,
+    postsWhileRunning: 0,
+    needlessWaits: 0,
+    wrongOutcomes: 0,
+  };
   let resubmissions = 0;
 
   await runPool(list, 8, async (verification) => {
     const evidence = await gatherEvidence(target, verification, log.requests);
+    evidence.needlessWait = needlessWaits.get(verificationWorkflowId(verification.customerId));
     const verdict = judge(verification, evidence);
-    resubmissions += evidence.acceptedResubmits;
+    resubmissions += evidence.requestsFrom.length - 1;
     if (evidence.status !== undefined) actions.push(evidence.actions);
     figures.doublePosts += verdict.doublePosts;
     figures.postsWhileRunning += verdict.postsWhileRunning;
+    figures.needlessWaits += verdict.needlessWaits;
     problems.push(...verdict.problems);
     if (verdict.kind === 'wrongOutcome') figures.wrongOutcomes += 1;
     else figures[verdict.kind] += 1;
@@ -265,20 +320,35 @@ async function gatherEvidence(
   requests: RequestLogEntry[],
 ): Promise<Evidence> {
   const posts = requests.filter((entry) => entry.method === 'POST' && entry.customerId === customerId);
-  const handle = target.client.workflow.getHandle(verificationWorkflowId(customerId));
+  const workflowId = verificationWorkflowId(customerId);
+  const handle = target.client.workflow.getHandle(workflowId);
   const description = await handle.describe().catch(() => undefined);
-  if (!description) return { acceptedResubmits: 0, actions: 0, posts };
-  const events = (await handle.fetchHistory()).events ?? [];
+  if (!description) return { requestsFrom: [], actions: 0, posts };
+  // Every run of the chain, oldest first: a run that continued as new hands its history to the next.
+  const events: proto.temporal.api.history.v1.IHistoryEvent[] = [];
+  for (let runId: string | undefined = description.runId; runId;) {
+    const history: proto.temporal.api.history.v1.IHistory = await target.client.workflow
+      .getHandle(workflowId, runId)
+      .fetchHistory();
+    const runEvents = history.events ?? [];
+    events.unshift(...runEvents);
+    runId = runEvents[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  const EventType = proto.temporal.api.enums.v1.EventType;
+  const timeOf = (event: proto.temporal.api.history.v1.IHistoryEvent) =>
+    Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
   const status = description.status.name;
   return {
     status,
     startTime: description.startTime,
     closeTime: description.closeTime,
     outcome: status === 'COMPLETED' ? ((await handle.result()) as KycVerificationResult).outcome : undefined,
-    acceptedResubmits: events.filter(
-      (event) =>
-        event.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-    ).length,
+    requestsFrom: [
+      description.startTime.getTime(),
+      ...events
+        .filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+        .map(timeOf),
+    ],
     actions: countActions(events).actions,
     posts,
   };

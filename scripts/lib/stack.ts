@@ -193,6 +193,7 @@ function devServerService(options: DevServerOptions): Service {
       return child;
     },
     async start() {
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error('temporal is already running');
       child = (await startDevServer(options)).process;
     },
     async stop(graceMs) {
@@ -215,7 +216,7 @@ function nodeService(name: string, entry: string, env: NodeJS.ProcessEnv, logDir
       return child;
     },
     async start() {
-      if (child) throw new Error(`${name} is already running`);
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error(`${name} is already running`);
       child = launch(name, entry, env, logDir);
       await waitForHttp(readyUrl, child, name);
     },

@@ -63,6 +63,8 @@ export interface RequestLogEntry {
   statusCode: number | null;
   /** POST only: whether it started a verification. */
   accepted?: boolean;
+  /** POST only: a vendor request (e.g. a verification) was already running when it arrived. */
+  runningAtArrival?: boolean;
   fault: Fault | null;
   /** Why no answer went out: `reset` (scripted), `client disconnected`, or `cancelled` (reset or close). */
   error: string | null;
@@ -262,6 +264,8 @@ export function createSandbox(options: SandboxOptions) {
       const entry = startEntry(request);
       if (!authorized(request)) return answer(reply, entry, 401, UNAUTHORIZED_BODY);
       const customer = customerFor(request.params.id);
+      // Recorded before any fault, so a request sent while one ran shows even when a fault answers it.
+      entry.runningAtArrival = customer.kycProcessingStatus !== null;
       if (!(await spike(customer, signal))) return hangUp(request, reply, entry, 'cancelled');
       const fault = customer.postFaults.shift() ?? randomFault(customer);
       if (fault) return injectFault(fault, customer, request, reply, entry);
