@@ -8,6 +8,7 @@ import {
   startRetryDelay,
   stepAfterUnknownOutcome,
   stepForStatus,
+  unknownOutcomeMessage,
 } from '../src/workflows/decisions.js';
 
 const VIP = 'VERIFICATION_IN_PROGRESS';
@@ -56,6 +57,22 @@ describe('stepAfterUnknownOutcome', () => {
     ['SOMETHING_UNDOCUMENTED', null, 'AWAIT_RESULT'],
   ])('%s / %s -> %s', (status, kycProcessingStatus, step) => {
     expect(stepAfterUnknownOutcome({ status, kycProcessingStatus })).toBe(step);
+  });
+});
+
+describe('unknownOutcomeMessage', () => {
+  it.each([
+    ['PENDING_KYC_DATA', null, /^Outcome unknown: reset\. The status shows no sign .*send resubmit/],
+    ['SOFT_KYC_FAILED', null, /^Outcome unknown: reset\. The status shows no sign/],
+    ['SOMETHING_UNDOCUMENTED', null, /^Outcome unknown: reset\. The status SOMETHING_UNDOCUMENTED does not show yet/],
+    // It landed: nothing to say.
+    ['KYC_PENDING', VIP, null],
+    ['FULL_USER', null, null],
+    ['HARD_KYC_FAILED', null, null],
+  ])('%s / %s', (status, kycProcessingStatus, expected) => {
+    const message = unknownOutcomeMessage({ status, kycProcessingStatus }, 'reset');
+    if (expected === null) expect(message).toBeNull();
+    else expect(message).toMatch(expected);
   });
 });
 

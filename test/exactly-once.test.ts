@@ -393,6 +393,23 @@ describe('vendor answers', () => {
     });
   });
 
+  it('keeps saying that the outcome is unknown when the read after it shows an undocumented status', async () => {
+    const customerId = newCustomerId('approve');
+    // The POST fails before acceptance (503: outcome unknown); the read that follows answers an undocumented status.
+    stack.sandbox.scriptCustomer(customerId, approving({ postFaults: ['503'], getFaults: ['ok', 'unknown-status'] }));
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({
+        customerId,
+        timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '5m' },
+      });
+      const waiting = await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      expect(waiting).toMatchObject({ status: 'PENDING_KYC_DATA', kycProcessingStatus: null });
+      expect(waiting.lastError).toMatch(/^Outcome unknown: .*no sign that the request landed; send resubmit/);
+      expect(acceptedPosts(stack.sandbox, customerId)).toBe(0);
+      await handle.cancel();
+    });
+  });
+
   it('starts the fallback checks over at firstCheckAfter with each new request', async () => {
     const customerId = newCustomerId('silent');
     // No callbacks, and a first verification that outlasts checks at 1, 2, 4 and 8 s: the interval reaches its cap.

@@ -87,8 +87,8 @@ export const customerScriptSchema = z.strictObject({
   processingDelayMs: delaySchema.optional(),
   /** Consumed one per POST, before anything else is checked. */
   postFaults: z.array(z.enum(FAULTS)).optional(),
-  /** Consumed one per GET. */
-  getFaults: z.array(z.enum(GET_FAULTS)).optional(),
+  /** Consumed one per GET; `ok` answers that GET normally, so that a later one in the list is the faulty one. */
+  getFaults: z.array(z.enum([...GET_FAULTS, 'ok'])).optional(),
   /** Consumed one per accepted POST: the verification starts, but the answer is this fault (a lost success). */
   postFaultsAfterAccept: z.array(z.enum(FAULTS)).optional(),
   /** Faults at random rates, for chaos runs; null turns them off. */
@@ -128,7 +128,7 @@ export interface Customer {
   acceptedVerifications: number;
   outcomes: ScriptedOutcome[];
   postFaults: Fault[];
-  getFaults: Fault[];
+  getFaults: (Fault | 'ok')[];
   postFaultsAfterAccept: Fault[];
   randomFaults: RandomFaults | null;
   /** How many random draws this customer has made. */

@@ -16,6 +16,11 @@ export const KYC_STATUS = {
  */
 export type KycStatus = (typeof KYC_STATUS)[keyof typeof KYC_STATUS] | (string & {}) | null;
 
+/** Whether the vendor documents this status (null, no user yet, included); any other is kept but tells little. */
+export function isDocumentedStatus(status: KycStatus): boolean {
+  return status === null || (Object.values(KYC_STATUS) as string[]).includes(status);
+}
+
 /** The POST is accepted only from these statuses. */
 export const STARTABLE_STATUSES: readonly KycStatus[] = [
   KYC_STATUS.KYC_PENDING,

@@ -59,8 +59,9 @@ const continuedRunSchema = z.strictObject({
   callbackChecksSinceRequest: z.number().int().min(0),
   checkInterval: z.number().int().min(0),
   resubmitRequested: z.boolean(),
-  /** Optional: runs that continued as new before it existed carry none. */
+  /** Optional, as the next one: runs that continued as new before they existed carry none. */
   requestUnsent: z.boolean().optional(),
+  unknownOutcome: z.string().nullable().optional(),
 });
 export type ContinuedRun = z.output<typeof continuedRunSchema>;
 

@@ -3,7 +3,7 @@ import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 
 import { FailureTypes, type StartFailureDetails, type Step } from '../shared/contract.js';
-import { KYC_STATUS, type KycSnapshot, STARTABLE_STATUSES } from '../shared/kyc-status.js';
+import { isDocumentedStatus, KYC_STATUS, type KycSnapshot, STARTABLE_STATUSES } from '../shared/kyc-status.js';
 
 type Reading = Pick<KycSnapshot, 'status' | 'kycProcessingStatus'>;
 
@@ -39,6 +39,20 @@ export function showsNoRequest({ status, kycProcessingStatus }: Reading): boolea
 /** The step after a request whose answer was lost: with no sign that it landed, the merchant decides (`resubmit`). */
 export function stepAfterUnknownOutcome(reading: Reading): Step {
   return showsNoRequest(reading) ? 'AWAIT_RESUBMISSION' : stepForStatus(reading);
+}
+
+/**
+ * What `lastError` says after a reading while a request's outcome is unknown (`lost`: why), or null once the reading
+ * shows that the request landed. An undocumented status shows neither, so the outcome stays unknown.
+ */
+export function unknownOutcomeMessage(reading: Reading, lost: string): string | null {
+  if (showsNoRequest(reading)) {
+    return `Outcome unknown: ${lost}. The status shows no sign that the request landed; send resubmit to send it again.`;
+  }
+  if (!isDocumentedStatus(reading.status)) {
+    return `Outcome unknown: ${lost}. The status ${reading.status} does not show yet whether the request landed; watching it.`;
+  }
+  return null;
 }
 
 /**

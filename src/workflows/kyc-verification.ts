@@ -33,7 +33,6 @@ import {
   failureMessage,
   failureType,
   isBudgetExhausted,
-  showsNoRequest,
   startFailureDetails,
   startRetryDelay,
   stepAfterUnknownOutcome,
@@ -171,10 +170,9 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   async function afterUnknownOutcome(error: unknown): Promise<Step> {
     const lost = failureMessage(error);
     log.warn('KYC verification request outcome unknown', { customerId, error: lost });
+    // Each reading from here on says what is known of it (see VerificationRun.applyReading), in `lastError`.
+    run.unknownOutcome = lost;
     await checkStatus('verification request outcome unknown');
-    state.lastError = showsNoRequest(state)
-      ? `Outcome unknown: ${lost}. The status shows no sign that the request landed; send resubmit to send it again.`
-      : null;
     return stepAfterUnknownOutcome(state);
   }
 

@@ -16,6 +16,7 @@ import {
   type WaitStep,
 } from '../shared/contract.js';
 import type { KycSnapshot } from '../shared/kyc-status.js';
+import { unknownOutcomeMessage } from './decisions.js';
 import { renderDetails } from './details.js';
 
 /** Callback-triggered checks after each verification request that are never coalesced: progress, then result. */
@@ -38,6 +39,8 @@ export class VerificationRun {
    * status it can be sent from, the run sends it itself; it is still the same request, not a resubmission.
    */
   requestUnsent: boolean;
+  /** Why the current request's outcome is unknown, until a reading shows that it landed; it explains `lastError`. */
+  unknownOutcome: string | null;
   private publishedStatus: string | undefined;
   private readonly firstCheckAfter: number;
 
@@ -74,6 +77,7 @@ export class VerificationRun {
     this.checkInterval = continued?.checkInterval || options.firstCheckAfter;
     this.resubmitRequested = continued?.resubmitRequested ?? false;
     this.requestUnsent = continued?.requestUnsent ?? false;
+    this.unknownOutcome = continued?.unknownOutcome ?? null;
     this.publishedStatus = workflowInfo().typedSearchAttributes.get(kycStatusSearchAttribute) ?? UNCONFIRMED_STATUS;
   }
 
@@ -126,6 +130,7 @@ export class VerificationRun {
     this.lastCallbackCheckAt = null;
     this.callbackChecksSinceRequest = 0;
     this.checkInterval = this.firstCheckAfter;
+    this.unknownOutcome = null;
   }
 
   /** A check starts: it answers every callback received so far. */
@@ -152,6 +157,11 @@ export class VerificationRun {
     state.kycEndUserErrorMessage = snapshot.kycEndUserErrorMessage;
     state.lastCheckAt = snapshot.checkedAt;
     state.nextCheckAt = null;
+    if (this.unknownOutcome !== null) {
+      // Every reading until one settles it says what is known of the lost request, even after an undocumented status.
+      state.lastError = unknownOutcomeMessage(snapshot, this.unknownOutcome);
+      if (state.lastError === null) this.unknownOutcome = null;
+    }
   }
 
   /** KycStatus is upserted only when it changed, and only at resting points: each upsert is a billable action. */
@@ -178,6 +188,7 @@ export class VerificationRun {
       checkInterval,
       resubmitRequested: this.resubmitRequested,
       requestUnsent: this.requestUnsent,
+      unknownOutcome: this.unknownOutcome,
     };
   }
 
