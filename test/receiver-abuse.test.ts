@@ -18,7 +18,7 @@ import { type CallbackBody, signedCallback } from './fixtures/callbacks.js';
 import { eventually } from './helpers/kyc.js';
 import type { TemporalTestContext } from './helpers/temporal.js';
 import { type ReceiverWorld, startReceiverWorld } from './helpers/webhook.js';
-import { callbackRecorderWorkflow, completedVerificationWorkflow } from './workflows/webhook-workflows.js';
+import { callbackRecorderWorkflow } from './workflows/webhook-workflows.js';
 
 const EventType = proto.api.enums.v1.EventType;
 const SECRET = `secret-${process.pid}-${Date.now()}`;
@@ -169,12 +169,7 @@ describe('unmatched callbacks are bounded and still complete', () => {
 
   it('records the same claim again after the window, and flags a reversal of FULL_USER with KycReversal', async () => {
     const customerId = newCustomerId();
-    const verification = await temporal.client.workflow.start(completedVerificationWorkflow, {
-      taskQueue,
-      workflowId: verificationWorkflowId(customerId),
-      args: [{ status: 'FULL_USER' }],
-    });
-    await verification.result();
+    await world.completeVerification(customerId, 'FULL_USER');
     sandbox.scriptCustomer(customerId, { status: 'FRAUD_SUSPECTED' });
     const window = 60 * 60_000;
     const body = callback(customerId, { status: 'FRAUD_SUSPECTED' });

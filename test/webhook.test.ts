@@ -31,7 +31,6 @@ import {
   barrierSignal,
   barriersQuery,
   callbackRecorderWorkflow,
-  completedVerificationWorkflow,
   finishSignal,
   receivedCallbacksQuery,
 } from './workflows/webhook-workflows.js';
@@ -323,12 +322,7 @@ describe('POST /callbacks/kyc: unmatched callbacks', () => {
 
   it('passes the last completed verification status on, so a reversal is flagged, and never restarts it', async () => {
     const customerId = newCustomerId();
-    const verification = await temporal.client.workflow.start(completedVerificationWorkflow, {
-      taskQueue,
-      workflowId: verificationWorkflowId(customerId),
-      args: [{ status: 'FULL_USER' }],
-    });
-    await verification.result();
+    const verification = await world.completeVerification(customerId, 'FULL_USER');
     sandbox.scriptCustomer(customerId, { status: 'SOFT_KYC_FAILED' });
 
     const response = await post(receiver, callback(customerId, { status: 'SOFT_KYC_FAILED' }));

@@ -41,7 +41,6 @@ export async function runScenario(scenario: ChaosScenario, options: ChaosOptions
     name: slug,
     workers: scenario.workers,
     logDir: options.logDir,
-    slowPostMs: 20_000,
     random: seededRandom(options.seed),
     log: (line) => log(`[${scenario.name}] ${line}`),
   });

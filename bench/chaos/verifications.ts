@@ -4,6 +4,8 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 
+import type { CallbackAttempt } from '../../src/sandbox/callbacks.js';
+import type { RequestLog, RequestLogEntry } from '../../src/sandbox/sandbox.js';
 import type { CustomerScript } from '../../src/sandbox/scenarios.js';
 import {
   type KycVerificationInput,
@@ -176,20 +178,9 @@ export interface ScenarioFigures {
   problems: string[];
 }
 
-interface RequestLogEntry {
-  method: string;
-  customerId: string;
-  time: string;
-  accepted?: boolean;
-  runningAtArrival?: boolean;
-  statusCode: number | null;
-  fault: string | null;
-  error: string | null;
-}
-
-interface CallbackLogEntry {
-  customerId: string;
-  result: 'delivered' | 'failed' | 'dropped';
+/** The sandbox's log of what it received and the callbacks it sent. */
+export async function sandboxLog(target: Pick<Target, 'sandboxControlUrl'>): Promise<RequestLog> {
+  return (await requestJson('GET', `${target.sandboxControlUrl}/requests`)).body as RequestLog;
 }
 
 /** What is known of one verification once the scenario is over. */
@@ -263,10 +254,7 @@ export async function measure(
     seconds,
   }: { injected: Record<string, number>; needlessWaits: Map<string, string>; seconds: number },
 ): Promise<ScenarioFigures> {
-  const log = (await requestJson('GET', `${target.sandboxControlUrl}/requests`)).body as {
-    requests: RequestLogEntry[];
-    callbacks: CallbackLogEntry[];
-  };
+  const log = await sandboxLog(target);
   const problems: string[] = [];
   const times: number[] = [];
   const actions: number[] = [];
@@ -355,7 +343,7 @@ async function gatherEvidence(
 }
 
 /** What the vendor did wrong on purpose, from its own log: evidence that the faults happened. */
-function vendorFaults(requests: RequestLogEntry[], callbacks: CallbackLogEntry[]): Record<string, number> {
+function vendorFaults(requests: RequestLogEntry[], callbacks: CallbackAttempt[]): Record<string, number> {
   const counts: Record<string, number> = {};
   const add = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
   for (const entry of requests) {

@@ -9,15 +9,12 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../scripts/lib/ports.js';
 import { type Service, type Stack, startStack } from '../../scripts/lib/stack.js';
 import { sleep } from '../harness.js';
-import { requestJson } from '../http.js';
-import type { Target } from './verifications.js';
+import { sandboxLog, type Target } from './verifications.js';
 
 export interface WorldOptions {
   name: string;
   workers: number;
   logDir: string;
-  /** How long a slow- customer's POST takes. */
-  slowPostMs: number;
   /** Picks the moments of random faults; seeded, so a run can be repeated. */
   random: () => number;
   log: (line: string) => void;
@@ -30,13 +27,6 @@ export interface World extends Target {
   /** What was injected so far, by kind. */
   injected: Record<string, number>;
   close(): Promise<void>;
-}
-
-export interface LoggedRequest {
-  method: string;
-  customerId: string;
-  accepted?: boolean;
-  answeredAt: string | null;
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -56,7 +46,6 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     taskQueue: `chaos-${options.name}`,
     env: {
       SANDBOX_PROCESSING_DELAY_MS: '1500',
-      SANDBOX_SLOW_POST_MS: String(options.slowPostMs),
       // The vendor's documented ten retries, from 500 ms doubling: the last one comes about 8.5 minutes later.
       SANDBOX_CALLBACK_RETRY_BASE_MS: '500',
       LOG_LEVEL: 'warn',
@@ -88,17 +77,11 @@ function workers(world: World): Service[] {
   return world.stack.services.workers;
 }
 
-/** The sandbox's request log. */
-export async function vendorRequests(world: World): Promise<LoggedRequest[]> {
-  const { body } = await requestJson('GET', `${world.sandboxControlUrl}/requests`);
-  return (body as { requests: LoggedRequest[] }).requests;
-}
-
 /** Resolves once at least `min` requests of `method` wait for their answer (a POST only once it was accepted). */
 export async function waitForInFlight(world: World, method: 'POST' | 'GET', min: number, timeoutMs = 120_000) {
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
-    const pending = (await vendorRequests(world)).filter(
+    const pending = (await sandboxLog(world)).requests.filter(
       (entry) => entry.method === method && entry.answeredAt === null && (method === 'GET' || entry.accepted),
     );
     if (pending.length >= min) return pending.length;

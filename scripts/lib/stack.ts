@@ -186,29 +186,27 @@ function origin(port: number): string {
 
 /** The dev server as a service: a restart reuses its port and database file, as after a crash of a real server. */
 function devServerService(options: DevServerOptions): Service {
-  let child: ChildProcess | undefined;
-  return {
-    name: 'temporal',
-    get process() {
-      return child;
-    },
-    async start() {
-      if (child && child.exitCode === null && child.signalCode === null) throw new Error('temporal is already running');
-      child = (await startDevServer(options)).process;
-    },
-    async stop(graceMs) {
-      if (child) await stopChild(child, graceMs);
-      child = undefined;
-    },
-    async kill() {
-      if (child) await killChild(child);
-      child = undefined;
-    },
-  };
+  return service('temporal', async () => (await startDevServer(options)).process);
 }
 
 /** A Node process of this project (`node --import tsx <entry>`), ready once `readyUrl` answers 200. */
 function nodeService(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, readyUrl: string): Service {
+  return service(
+    name,
+    () => launch(name, entry, env, logDir),
+    (child) => waitForHttp(readyUrl, child, name),
+  );
+}
+
+/**
+ * A process that `spawnChild` starts and `ready` waits for; stop and kill are the same for every kind. The process is
+ * kept before it is ready, so a stop still reaches one that never became ready.
+ */
+function service(
+  name: string,
+  spawnChild: () => ChildProcess | Promise<ChildProcess>,
+  ready: (child: ChildProcess) => Promise<void> = async () => undefined,
+): Service {
   let child: ChildProcess | undefined;
   return {
     name,
@@ -217,8 +215,8 @@ function nodeService(name: string, entry: string, env: NodeJS.ProcessEnv, logDir
     },
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error(`${name} is already running`);
-      child = launch(name, entry, env, logDir);
-      await waitForHttp(readyUrl, child, name);
+      child = await spawnChild();
+      await ready(child);
     },
     async stop(graceMs) {
       if (child) await stopChild(child, graceMs);

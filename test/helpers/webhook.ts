@@ -2,11 +2,14 @@
 // worker hosting the recorder in place of the verification workflow plus the real unmatched-callback record.
 import { fileURLToPath } from 'node:url';
 
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 
 import { createActivities } from '../../src/activities/index.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
+import { verificationWorkflowId } from '../../src/shared/contract.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
+import { completedVerificationWorkflow } from '../workflows/webhook-workflows.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/webhook-workflows.ts', import.meta.url));
@@ -16,6 +19,8 @@ export interface ReceiverWorld {
   sandbox: Sandbox;
   /** Where the worker polls: receivers under test record unmatched callbacks here. */
   taskQueue: string;
+  /** Runs the customer's verification to completion with `status`, so callbacks find it closed; returns its handle. */
+  completeVerification(customerId: string, status: string | null): Promise<WorkflowHandleWithFirstExecutionRunId>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,15 @@ export async function startReceiverWorld(sandboxOptions: SandboxOptions): Promis
     temporal,
     sandbox,
     taskQueue,
+    async completeVerification(customerId, status) {
+      const verification = await temporal.client.workflow.start(completedVerificationWorkflow, {
+        taskQueue,
+        workflowId: verificationWorkflowId(customerId),
+        args: [{ status }],
+      });
+      await verification.result();
+      return verification;
+    },
     async close() {
       worker.shutdown();
       await running;
