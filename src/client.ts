@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 
 import { ConfigError, type Env, parseEnv, runMain, temporalConnectionFromEnv, temporalEnvSchema } from './config.js';
+import { InputError } from './shared/checks.js';
 import {
+  checkVerificationInput,
   DEFAULT_TASK_QUEUE,
   kycCustomerIdSearchAttribute,
   kycStatusSearchAttribute,
   type KycVerificationInput,
-  kycVerificationInputSchema,
   type KycVerificationResult,
   type KycVerificationState,
   type ResubmitResult,
@@ -19,7 +20,6 @@ import {
   verificationWorkflowId,
   WORKFLOW_TYPE,
 } from './shared/contract.js';
-import { firstIssue } from './shared/validation.js';
 import type { kycVerificationWorkflow } from './workflows/index.js';
 
 export interface StartOptions {
@@ -35,11 +35,13 @@ export async function startKycVerification(
   input: KycVerificationInput,
   { taskQueue = DEFAULT_TASK_QUEUE }: StartOptions = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof kycVerificationWorkflow>> {
-  const parsed = kycVerificationInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new TypeError(`Invalid KYC verification input: ${firstIssue(parsed.error)}`);
+  let customerId: string;
+  try {
+    ({ customerId } = checkVerificationInput(input));
+  } catch (error) {
+    if (error instanceof InputError) throw new TypeError(`Invalid KYC verification input: ${error.message}`);
+    throw error;
   }
-  const { customerId } = parsed.data;
   return client.workflow.start<typeof kycVerificationWorkflow>(WORKFLOW_TYPE, {
     workflowId: verificationWorkflowId(customerId),
     taskQueue,

@@ -45,11 +45,15 @@ describe('replay of committed histories', () => {
 });
 
 describe('replay across a patch', () => {
-  // An undocumented status, then PENDING_KYC_DATA: recorded by the code before patched('defer-unsent-request') (the
-  // run waited for a resubmit) and after it (the run sent its deferred request itself). Both must replay.
+  // - An undocumented status, then PENDING_KYC_DATA: recorded by the code before patched('defer-unsent-request') (the
+  //   run waited for a resubmit) and after it (the run sent its deferred request itself).
+  // - The approve path after patched('callback-check-local-activity'): the callback's check is a local activity.
+  //   Before it, a remote one: ../approve-via-callback.json, replayed above.
+  // All must replay.
   it('replays the history from before the patch and the one from after it', async () => {
     const histories = await loadHistories(`${historiesDir}patches/`);
     expect(histories.map((h) => h.name)).toEqual([
+      'callback-check-local-activity-after.json',
       'defer-unsent-request-after.json',
       'defer-unsent-request-before.json',
     ]);

@@ -10,7 +10,8 @@ import { awaitPhase, type KycHandle } from './open-verifications.js';
 
 /**
  * Actions per history event, per https://docs.temporal.io/cloud/actions. Activity retries are billed too; they show
- * as ActivityTaskStarted's `attempt`, not as extra events. Events not listed here cost nothing.
+ * as ActivityTaskStarted's `attempt`, not as extra events. Local activities (markers) cost one action per workflow
+ * task that ran any (see `countActions`). Events not listed here cost nothing.
  */
 const ACTIONS_PER_EVENT: Record<string, number> = {
   WorkflowExecutionStarted: 1,
@@ -93,14 +94,43 @@ export function countActions(events: proto.temporal.api.history.v1.IHistoryEvent
     entry.events += count;
     entry.actions += actions;
   };
+  const tasksWithLocalActivities = new Set<string>();
   for (const event of events) {
     const type = eventTypeName(event.eventType);
+    if (localActivityType(event) !== undefined) {
+      // All the local activities that one workflow task ran cost one action together.
+      const task = String(event.markerRecordedEventAttributes?.workflowTaskCompletedEventId);
+      add('MarkerRecorded (local activity)', 1, tasksWithLocalActivities.has(task) ? 0 : 1);
+      tasksWithLocalActivities.add(task);
+      continue;
+    }
+    if (type === 'UpsertWorkflowSearchAttributes' && onlyChangeVersion(event)) {
+      // patched() records its id in TemporalChangeVersion; Temporal Cloud exempts that upsert.
+      add('UpsertWorkflowSearchAttributes (TemporalChangeVersion)', 1, 0);
+      continue;
+    }
     add(type, 1, ACTIONS_PER_EVENT[type] ?? 0);
     const attempt = event.activityTaskStartedEventAttributes?.attempt ?? 1;
     if (attempt > 1) add('ActivityTaskScheduled (retries)', 0, attempt - 1);
   }
   const actions = Object.values(breakdown).reduce((sum, entry) => sum + entry.actions, 0);
   return { historyEvents: events.length, actions, breakdown };
+}
+
+function onlyChangeVersion(event: proto.temporal.api.history.v1.IHistoryEvent): boolean {
+  const fields = Object.keys(
+    event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+  );
+  return fields.length > 0 && fields.every((field) => field === 'TemporalChangeVersion');
+}
+
+/** The activity type of a local activity's marker; undefined for any other event. */
+export function localActivityType(event: proto.temporal.api.history.v1.IHistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  // Core writes the marker's data with serde's snake_case names.
+  return data ? (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }).activity_type : undefined;
 }
 
 /** EVENT_TYPE_ACTIVITY_TASK_SCHEDULED -> ActivityTaskScheduled, the names the Temporal docs use. */

@@ -2,10 +2,10 @@
 // languages' SDKs rely on these names; change them only with a versioning plan.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
 
+import { object, optional, text, textOrNull } from './checks.js';
 import type { KycStatus } from './kyc-status.js';
-import { customerIdSchema, type WaitStep } from './verification-input.js';
+import { checkCustomerId, type WaitStep } from './verification-input.js';
 
 export * from './verification-input.js';
 
@@ -38,51 +38,42 @@ export const CALLBACK_LIMITS = {
   docChars: 100,
 } as const;
 
-const limitedText = z
-  .string()
-  .max(CALLBACK_LIMITS.freeTextChars)
-  .nullish()
-  .transform((value) => value ?? null);
-const docSchema = z.string().max(CALLBACK_LIMITS.docChars);
-const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars);
-
-/**
- * A KYC callback's documented fields within `CALLBACK_LIMITS`: the one definition. The vendor's body adds `hash`
- * (xgateway/schemas.ts); the signal and the unmatched record take their parts of it. Unknown extra fields are
- * tolerated and never forwarded.
- */
-export const kycCallbackFieldsSchema = z.looseObject({
-  callbackType: z.literal('kyc'),
-  customerId: customerIdSchema,
-  status: claimedStatusSchema.nullable(),
-  kycProcessingStatus: claimedStatusSchema.nullish().transform((value) => value ?? null),
-  /** Documented as `[{"docType":"..."}]`, but the vendor's example sends plain strings: both are accepted. */
-  docsMissing: z
-    .array(z.union([docSchema, z.looseObject({ docType: docSchema })]))
-    .max(CALLBACK_LIMITS.docsMissingItems)
-    .nullish()
-    .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType))),
-  kycRejectLabel: limitedText,
-  kycEndUserErrorMessage: limitedText,
-});
-/** What identifies one delivery: whose callback it is and the status pair it claims. */
-export type CallbackClaim = Pick<
-  z.output<typeof kycCallbackFieldsSchema>,
-  'customerId' | 'status' | 'kycProcessingStatus'
->;
+/** What identifies one callback delivery: whose it is and the status pair it claims. */
+export interface CallbackClaim {
+  customerId: string;
+  status: KycStatus;
+  kycProcessingStatus: string | null;
+}
 
 /**
  * The `kycCallback` signal: only what the workflow uses, the claimed status pair and when the receiver got it. It is a
  * wake-up call, never trusted as a result; the workflow reads everything else from the status API. Well under 512
  * bytes whatever the callback held. Fields other senders may still send (customerId, docsMissing, labels) are ignored.
  */
-export const kycCallbackPayloadSchema = z.looseObject({
-  status: kycCallbackFieldsSchema.shape.status,
-  kycProcessingStatus: kycCallbackFieldsSchema.shape.kycProcessingStatus,
+export interface KycCallbackPayload {
+  status: KycStatus;
+  kycProcessingStatus?: string | null;
   /** When the receiver got it (ISO); set by the receiver. */
-  receivedAt: z.string().max(40).optional(),
-});
-export type KycCallbackPayload = z.input<typeof kycCallbackPayloadSchema>;
+  receivedAt?: string;
+  /** Other senders may add fields (e.g. `customerId`): they are ignored. */
+  [field: string]: unknown;
+}
+
+/** Checks a `kycCallback` signal's payload; throws an `InputError` naming the first bad field. */
+export function checkCallbackPayload(raw: unknown, field = 'signal'): KycCallbackPayload {
+  const payload = object(raw, field);
+  const receivedAt = optional(payload.receivedAt, (value) => text(value, `${field}.receivedAt`, { max: 40 }));
+  return {
+    status:
+      payload.status === null ? null : text(payload.status, `${field}.status`, { max: CALLBACK_LIMITS.statusChars }),
+    kycProcessingStatus: textOrNull(
+      payload.kycProcessingStatus,
+      `${field}.kycProcessingStatus`,
+      CALLBACK_LIMITS.statusChars,
+    ),
+    ...(receivedAt === undefined ? {} : { receivedAt }),
+  };
+}
 
 export interface LastCallback {
   status: KycStatus;
@@ -180,12 +171,27 @@ export const unmatchedCallbackWorkflowId = (customerId: string, digest: string, 
   `kyc-unmatched-${customerId}-${digest}-${windowIndex}`;
 
 /** `kycUnmatchedCallbackWorkflow`'s input: the signal payload plus the customer, and the last known status. */
-export const unmatchedCallbackInputSchema = z.object({
-  callback: kycCallbackPayloadSchema.extend({ customerId: customerIdSchema }),
+export interface UnmatchedCallbackInput {
+  callback: KycCallbackPayload & { customerId: string };
   /** Status the customer's last verification confirmed, if the receiver found one. */
-  previousStatus: z.string().max(CALLBACK_LIMITS.statusChars).nullable(),
-});
-export type UnmatchedCallbackInput = z.input<typeof unmatchedCallbackInputSchema>;
+  previousStatus: string | null;
+}
+
+/** Checks `kycUnmatchedCallbackWorkflow`'s input; throws an `InputError` naming the first bad field. */
+export function checkUnmatchedCallbackInput(raw: unknown): UnmatchedCallbackInput {
+  const input = object(raw, 'input');
+  const callback = object(input.callback, 'callback');
+  return {
+    callback: {
+      ...checkCallbackPayload(callback, 'callback'),
+      customerId: checkCustomerId(callback.customerId, 'callback.customerId'),
+    },
+    previousStatus:
+      input.previousStatus === null
+        ? null
+        : text(input.previousStatus, 'previousStatus', { max: CALLBACK_LIMITS.statusChars }),
+  };
+}
 
 /** Set (true) on an unmatched-callback record whose confirmed status reverses a FULL_USER; filter on it in the UI. */
 export const kycReversalSearchAttribute = defineSearchAttributeKey('KycReversal', SearchAttributeType.BOOL);

@@ -1,26 +1,33 @@
 // A verification's input: the customer, the timing, and what a run carries over when it continues as new. Part of
-// the contract (re-exported by contract.ts); apart only to keep each file to one subject.
-import { z } from 'zod';
-
+// the contract (re-exported by contract.ts); apart only to keep each file to one subject. Checked by hand, not with
+// zod: the workflow checks its input, and the client checks it with the same function before starting.
+import { boolean, InputError, integer, object, optional, text } from './checks.js';
 import type { KycVerificationState } from './contract.js';
 
 /** The merchant's customer id, XGateway's `{id}`: also the workflow id's business key. */
-export const customerIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^\s/\\]+$/, 'must not contain whitespace or slashes');
+export function checkCustomerId(value: unknown, field = 'customerId'): string {
+  const id = text(value, field, { min: 1, max: 200 });
+  if (/[\s/\\]/.test(id)) throw new InputError(field, 'must not contain whitespace or slashes');
+  return id;
+}
 
 /** A duration: milliseconds, or a string such as "90s", "5m", "2h", "7d"; from 1 second to 366 days. */
-const durationSchema = z
-  .union([z.number().int(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 90s, 5m, 2h or 7d')])
-  .transform(toMs)
-  .pipe(
-    z
-      .number()
-      .min(1000, 'must be at least 1 second')
-      .max(366 * 24 * 60 * 60_000, 'must be at most 366 days'),
-  );
+export type Duration = number | string;
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function duration(value: unknown, field: string): number {
+  let ms: number;
+  if (Number.isInteger(value)) ms = value as number;
+  else {
+    const match = typeof value === 'string' ? DURATION.exec(value) : null;
+    if (!match) throw new InputError(field, 'must be whole milliseconds or look like 500ms, 90s, 5m, 2h or 7d');
+    ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  }
+  if (ms < 1000) throw new InputError(field, 'must be at least 1 second');
+  if (ms > 366 * UNIT_MS.d) throw new InputError(field, 'must be at most 366 days');
+  return ms;
+}
 
 export const DEFAULT_TIMING = {
   /** How long to wait for a callback before the first status check. */
@@ -51,58 +58,102 @@ const WAIT_STEPS = ['START', 'AWAIT_RESULT', 'AWAIT_RESUBMISSION'] as const;
 export type WaitStep = (typeof WAIT_STEPS)[number];
 
 /** What a run hands to the next when it continues as new. */
-const continuedRunSchema = z.strictObject({
-  step: z.enum(WAIT_STEPS),
-  state: z.custom<KycVerificationState>((value) => typeof value === 'object' && value !== null),
-  callbacksChecked: z.number().int().min(0),
-  lastCallbackCheckAt: z.number().nullable(),
-  callbackChecksSinceRequest: z.number().int().min(0),
-  checkInterval: z.number().int().min(0),
-  resubmitRequested: z.boolean(),
+export interface ContinuedRun {
+  step: WaitStep;
+  state: KycVerificationState;
+  callbacksChecked: number;
+  lastCallbackCheckAt: number | null;
+  callbackChecksSinceRequest: number;
+  checkInterval: number;
+  resubmitRequested: boolean;
   /** Optional, as the next one: runs that continued as new before they existed carry none. */
-  requestUnsent: z.boolean().optional(),
-  unknownOutcome: z.string().nullable().optional(),
-});
-export type ContinuedRun = z.output<typeof continuedRunSchema>;
+  requestUnsent?: boolean;
+  unknownOutcome?: string | null;
+}
+const CONTINUED_FIELDS = [
+  'step',
+  'state',
+  'callbacksChecked',
+  'lastCallbackCheckAt',
+  'callbackChecksSinceRequest',
+  'checkInterval',
+  'resubmitRequested',
+  'requestUnsent',
+  'unknownOutcome',
+] as const satisfies readonly (keyof ContinuedRun)[];
 
-export const kycVerificationInputSchema = z
-  .strictObject({
-    customerId: customerIdSchema,
-    timing: z
-      .strictObject({
-        firstCheckAfter: durationSchema.optional(),
-        maxCheckInterval: durationSchema.optional(),
-        deadline: durationSchema.optional(),
-        resubmissionWindow: durationSchema.optional(),
-      })
-      .optional(),
-    maxResubmissions: z.number().int().min(0).max(20).optional(),
-    /** Set only by the workflow itself when it continues as new; callers never send it. */
-    continued: continuedRunSchema.optional(),
-  })
-  .superRefine((input, ctx) => {
-    const timing = { ...DEFAULT_TIMING, ...input.timing };
-    if (timing.maxCheckInterval < timing.firstCheckAfter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timing', 'maxCheckInterval'],
-        message: 'must not be shorter than timing.firstCheckAfter',
-      });
-    } else if (timing.deadline / timing.maxCheckInterval > MAX_PLANNED_CHECKS) {
-      const least = Math.ceil(timing.deadline / MAX_PLANNED_CHECKS / 60_000);
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timing', 'maxCheckInterval'],
-        message: `plans more than ${MAX_PLANNED_CHECKS} status checks before timing.deadline; use at least ${least}m, or a shorter deadline`,
-      });
-    }
-  });
+const TIMING_FIELDS = ['firstCheckAfter', 'maxCheckInterval', 'deadline', 'resubmissionWindow'] as const;
+type TimingField = (typeof TIMING_FIELDS)[number];
+
 /** Workflow input. Plain JSON, e.g. `{"customerId":"c-1","timing":{"firstCheckAfter":"30s"}}`. */
-export type KycVerificationInput = z.input<typeof kycVerificationInputSchema>;
+export interface KycVerificationInput {
+  customerId: string;
+  timing?: Partial<Record<TimingField, Duration>>;
+  maxResubmissions?: number;
+  /** Set only by the workflow itself when it continues as new; callers never send it. */
+  continued?: ContinuedRun;
+}
 
-function toMs(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
-  const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-  return Number(match?.[1]) * units[(match?.[2] ?? 'ms') as keyof typeof units];
+/** The input once checked: durations in milliseconds. */
+export interface CheckedVerificationInput extends Omit<KycVerificationInput, 'timing'> {
+  timing?: Partial<Record<TimingField, number>>;
+}
+
+/** Checks a verification's input; throws an `InputError` naming the first bad field. */
+export function checkVerificationInput(raw: unknown): CheckedVerificationInput {
+  const input = object(raw, 'input', ['customerId', 'timing', 'maxResubmissions', 'continued']);
+  const checked: CheckedVerificationInput = { customerId: checkCustomerId(input.customerId) };
+  if (input.timing !== undefined) {
+    const timing = object(input.timing, 'timing', TIMING_FIELDS);
+    checked.timing = {};
+    for (const field of TIMING_FIELDS) {
+      if (timing[field] !== undefined) checked.timing[field] = duration(timing[field], `timing.${field}`);
+    }
+    checkPlannedChecks({ ...DEFAULT_TIMING, ...checked.timing });
+  }
+  const maxResubmissions = optional(input.maxResubmissions, (value) => integer(value, 'maxResubmissions', 0, 20));
+  if (maxResubmissions !== undefined) checked.maxResubmissions = maxResubmissions;
+  if (input.continued !== undefined) checked.continued = checkContinuedRun(input.continued);
+  return checked;
+}
+
+function checkPlannedChecks(timing: Record<TimingField, number>): void {
+  const field = 'timing.maxCheckInterval';
+  if (timing.maxCheckInterval < timing.firstCheckAfter) {
+    throw new InputError(field, 'must not be shorter than timing.firstCheckAfter');
+  }
+  if (timing.deadline / timing.maxCheckInterval > MAX_PLANNED_CHECKS) {
+    const least = Math.ceil(timing.deadline / MAX_PLANNED_CHECKS / 60_000);
+    throw new InputError(
+      field,
+      `plans more than ${MAX_PLANNED_CHECKS} status checks before timing.deadline; use at least ${least}m, or a shorter deadline`,
+    );
+  }
+}
+
+/** Written by the previous run, so only its shape is checked; `state` is taken as that run left it. */
+function checkContinuedRun(raw: unknown): ContinuedRun {
+  const run = object(raw, 'continued', CONTINUED_FIELDS);
+  const count = (field: (typeof CONTINUED_FIELDS)[number]) => integer(run[field], `continued.${field}`, 0);
+  if (!WAIT_STEPS.includes(run.step as WaitStep)) {
+    throw new InputError('continued.step', `must be one of ${WAIT_STEPS.join(', ')}`);
+  }
+  const lastCallbackCheckAt =
+    run.lastCallbackCheckAt === null ? null : integer(run.lastCallbackCheckAt, 'continued.lastCallbackCheckAt', 0);
+  const unknownOutcome = optional(run.unknownOutcome, (value) =>
+    value === null ? null : text(value, 'continued.unknownOutcome', { max: Number.MAX_SAFE_INTEGER }),
+  );
+  return {
+    step: run.step as WaitStep,
+    state: object(run.state, 'continued.state') as unknown as KycVerificationState,
+    callbacksChecked: count('callbacksChecked'),
+    lastCallbackCheckAt,
+    callbackChecksSinceRequest: count('callbackChecksSinceRequest'),
+    checkInterval: count('checkInterval'),
+    resubmitRequested: boolean(run.resubmitRequested, 'continued.resubmitRequested'),
+    ...(run.requestUnsent === undefined
+      ? {}
+      : { requestUnsent: boolean(run.requestUnsent, 'continued.requestUnsent') }),
+    ...(unknownOutcome === undefined ? {} : { unknownOutcome }),
+  };
 }

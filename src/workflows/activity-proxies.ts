@@ -1,4 +1,4 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 
 import type { KycActivities } from '../activities/index.js';
 import { FailureTypes, START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from '../shared/contract.js';
@@ -24,8 +24,16 @@ export const startActivities = proxyActivities<KycActivities>({
 });
 
 /** A status read is quick; it is retried until the caller's schedule-to-close budget runs out. */
-export const checkActivities = proxyActivities<KycActivities>({
+const checkOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+} as const;
+export const checkActivities = proxyActivities<KycActivities>(checkOptions);
+
+/**
+ * The check a callback triggers runs as a local activity, inside the callback's own workflow task: the result then
+ * needs that one task, not a task to schedule the check, its dispatch, and a task to act on it (docs/performance.md,
+ * figure 1). It costs the same one action. Timer-driven checks stay remote: nobody waits on them.
+ */
+export const callbackCheckActivities = proxyLocalActivities<KycActivities>(checkOptions);

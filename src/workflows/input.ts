@@ -1,16 +1,18 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { z } from 'zod';
 
+import { InputError } from '../shared/checks.js';
 import { FailureTypes } from '../shared/contract.js';
-import { firstIssue } from '../shared/validation.js';
 
 /** Bad input fails the workflow at once, naming the field; retrying the same input cannot help. */
-export function parseWorkflowInput<S extends z.ZodType>(schema: S, raw: unknown, workflowType: string): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw ApplicationFailure.create({
-    type: FailureTypes.invalidInput,
-    nonRetryable: true,
-    message: `Invalid ${workflowType} input: ${firstIssue(parsed.error)}`,
-  });
+export function parseWorkflowInput<T>(check: (raw: unknown) => T, raw: unknown, workflowType: string): T {
+  try {
+    return check(raw);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    throw ApplicationFailure.create({
+      type: FailureTypes.invalidInput,
+      nonRetryable: true,
+      message: `Invalid ${workflowType} input: ${error.message}`,
+    });
+  }
 }

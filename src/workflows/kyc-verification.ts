@@ -14,19 +14,19 @@ import {
 
 import {
   CALLBACK_CHECK_SPACING_MS,
+  checkCallbackPayload,
+  checkVerificationInput,
   DEFAULT_TIMING,
   FailureTypes,
-  kycCallbackPayloadSchema,
   kycCallbackSignal,
   type KycVerificationInput,
-  kycVerificationInputSchema,
   type KycVerificationResult,
   resubmitUpdate,
   statusQuery,
   type Step,
   type WaitStep,
 } from '../shared/contract.js';
-import { checkActivities, startActivities } from './activity-proxies.js';
+import { callbackCheckActivities, checkActivities, startActivities } from './activity-proxies.js';
 import {
   asWorkflowFailure,
   classifyStartFailure,
@@ -46,7 +46,7 @@ import { ensureSearchAttributes, iso, VerificationRun } from './verification-sta
  * Callbacks (the `kycCallback` signal) only wake it up early; a timer-based status check is the fallback.
  */
 export async function kycVerificationWorkflow(rawInput: KycVerificationInput): Promise<KycVerificationResult> {
-  const input = parseWorkflowInput(kycVerificationInputSchema, rawInput, 'kycVerificationWorkflow');
+  const input = parseWorkflowInput(checkVerificationInput, rawInput, 'kycVerificationWorkflow');
   const timing = { ...DEFAULT_TIMING, ...input.timing };
   const { customerId, continued } = input;
   const run = new VerificationRun(customerId, {
@@ -60,10 +60,12 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
 
   setHandler(statusQuery, () => state);
   setHandler(kycCallbackSignal, (raw) => {
-    const parsed = kycCallbackPayloadSchema.safeParse(raw);
     // A signal cannot be refused; a malformed one is logged and changes nothing.
-    if (parsed.success) run.recordCallback(parsed.data);
-    else log.warn('Ignoring a malformed kycCallback signal', { customerId });
+    try {
+      run.recordCallback(checkCallbackPayload(raw));
+    } catch (error) {
+      log.warn('Ignoring a malformed kycCallback signal', { customerId, error: (error as Error).message });
+    }
   });
   setHandler(resubmitUpdate, () => ({ resubmission: run.acceptResubmit() }), {
     validator: () => {
@@ -75,9 +77,12 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   async function checkStatus(reason: string, byCallback = false): Promise<void> {
     run.beginCheck(byCallback);
     run.checking = true;
+    // Runs that checked a callback with a remote activity before this rule keep doing so where they replay.
+    const activities =
+      byCallback && patched('callback-check-local-activity') ? callbackCheckActivities : checkActivities;
     try {
       run.applyReading(
-        await checkActivities.checkStatus.executeWithOptions(
+        await activities.checkStatus.executeWithOptions(
           { summary: `Check KYC status (${reason})`, scheduleToCloseTimeout: Math.max(remaining(), 60_000) },
           [{ customerId }],
         ),

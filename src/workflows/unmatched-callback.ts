@@ -1,11 +1,11 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 
 import {
+  checkUnmatchedCallbackInput,
   kycReversalSearchAttribute,
   kycStatusSearchAttribute,
   NULL_STATUS,
   type UnmatchedCallbackInput,
-  unmatchedCallbackInputSchema,
   type UnmatchedCallbackResult,
 } from '../shared/contract.js';
 import { KYC_STATUS } from '../shared/kyc-status.js';
@@ -18,7 +18,7 @@ import { parseWorkflowInput } from './input.js';
  */
 export async function kycUnmatchedCallbackWorkflow(rawInput: UnmatchedCallbackInput): Promise<UnmatchedCallbackResult> {
   const { callback, previousStatus } = parseWorkflowInput(
-    unmatchedCallbackInputSchema,
+    checkUnmatchedCallbackInput,
     rawInput,
     'kycUnmatchedCallbackWorkflow',
   );

@@ -1,7 +1,8 @@
 // zod schemas of what XGateway sends: status API answers, error bodies and KYC callbacks.
 import { z } from 'zod';
 
-import { kycCallbackFieldsSchema } from '../shared/contract.js';
+import { CALLBACK_LIMITS } from '../shared/contract.js';
+import { checkCustomerId } from '../shared/verification-input.js';
 
 /**
  * A status API answer. Only `status` and `kycProcessingStatus` are strict: every decision rests on them. The rest of
@@ -63,6 +64,40 @@ export const errorBodySchema = z.looseObject({
 /** A 2xx answer that still says no: `success: false`, with or without the documented error list. */
 export const refusalBodySchema = errorBodySchema.partial({ errors: true });
 
-/** A KYC callback body as XGateway sends it: the contract's fields plus the hash. */
-export const kycCallbackBodySchema = kycCallbackFieldsSchema.extend({ hash: z.string().min(1).max(512) });
+/** The one rule for a customer id (`checkCustomerId`), in zod's words. */
+const customerIdSchema = z.string().superRefine((value, context) => {
+  try {
+    checkCustomerId(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^customerId: /, '') });
+  }
+});
+const limitedText = z
+  .string()
+  .max(CALLBACK_LIMITS.freeTextChars)
+  .nullish()
+  .transform((value) => value ?? null);
+const docSchema = z.string().max(CALLBACK_LIMITS.docChars);
+const claimedStatusSchema = z.string().max(CALLBACK_LIMITS.statusChars);
+
+/**
+ * A KYC callback body as XGateway sends it, within `CALLBACK_LIMITS`. The receiver signals only the claimed status
+ * pair (`KycCallbackPayload`) and records an unmatched one (`UnmatchedCallbackInput`). Unknown extra fields are
+ * tolerated and never forwarded.
+ */
+export const kycCallbackBodySchema = z.looseObject({
+  callbackType: z.literal('kyc'),
+  customerId: customerIdSchema,
+  status: claimedStatusSchema.nullable(),
+  kycProcessingStatus: claimedStatusSchema.nullish().transform((value) => value ?? null),
+  /** Documented as `[{"docType":"..."}]`, but the vendor's example sends plain strings: both are accepted. */
+  docsMissing: z
+    .array(z.union([docSchema, z.looseObject({ docType: docSchema })]))
+    .max(CALLBACK_LIMITS.docsMissingItems)
+    .nullish()
+    .transform((list) => (list ?? []).map((item) => (typeof item === 'string' ? item : item.docType))),
+  kycRejectLabel: limitedText,
+  kycEndUserErrorMessage: limitedText,
+  hash: z.string().min(1).max(512),
+});
 export type KycCallbackBody = z.input<typeof kycCallbackBodySchema>;

@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
+import type { temporal as proto } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
+import { localActivityType } from '../../bench/figures/cost.js';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
 import { createLogger } from '../../src/logging.js';
@@ -161,10 +162,12 @@ export async function historyEvents(handle: WorkflowHandle, type: proto.api.enum
   return (history.events ?? []).filter((event) => event.eventType === type);
 }
 
-/** Status checks the workflow scheduled so far. */
+/** Status checks the workflow ran so far: scheduled activities, and local activities (recorded as markers). */
 export async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
-  const scheduled = await historyEvents(handle, proto.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
-  return scheduled.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus').length;
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.filter(
+    (e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ?? localActivityType(e)) === 'checkStatus',
+  ).length;
 }
 
 export const quietLogger = {
