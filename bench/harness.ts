@@ -11,10 +11,18 @@ import { freePort } from '../scripts/lib/ports.js';
 import { type Stack, type StackPorts, startStack } from '../scripts/lib/stack.js';
 import type { CustomerScript, StatusUpdate } from '../src/sandbox/scenarios.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
+import { floorActivities } from './floor-activities.js';
 import { expectOk, requestJson } from './http.js';
 
 const root = join(import.meta.dirname, '..');
 const floorWorkflowsPath = fileURLToPath(new URL('./floor-workflows.ts', import.meta.url));
+
+/** The KYC worker's task settings; the floor worker takes the same, so that only the workflows differ. */
+export interface WorkerSettings {
+  maxCachedWorkflows: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  maxConcurrentActivityTaskExecutions: number;
+}
 
 export interface Bench {
   label: string;
@@ -24,6 +32,8 @@ export interface Bench {
   taskQueue: string;
   /** The floor worker's own queue, so KYC and floor tasks never share pollers. */
   floorTaskQueue: string;
+  /** The floor worker's Prometheus text (this process's SDK metrics); pick values out with `metricSum`. */
+  floorMetrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -31,12 +41,16 @@ export interface BenchOptions {
   label: string;
   /** Extra environment for the stack's children (e.g. the worker's cache size). */
   env?: Record<string, string>;
-  /** Host the floor workflows in this process. */
-  floor: boolean;
+  /** Host the floor workflows in this process, with the KYC worker's settings. */
+  floor?: WorkerSettings;
+  /** This process's SDK metrics port (see `Runtime.install` in run.ts), where the floor worker's metrics show. */
+  floorMetricsPort?: number;
+  /** The dev server's dynamic config. */
+  dynamicConfig?: Record<string, boolean | number | string>;
 }
 
 /** Starts the whole stack on free ports, with an in-memory dev server so nothing collides with a running demo. */
-export async function startBench({ label, env, floor }: BenchOptions): Promise<Bench> {
+export async function startBench({ label, env, floor, floorMetricsPort, dynamicConfig }: BenchOptions): Promise<Bench> {
   const ports: StackPorts = {
     temporal: await freePort(),
     sandbox: await freePort(),
@@ -51,6 +65,7 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
     taskQueue,
     // Everything else as shipped (receiver logging at info included): the figures describe the default set-up.
     env,
+    dynamicConfig,
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
@@ -63,6 +78,8 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
       connection: nativeConnection,
       taskQueue: floorTaskQueue,
       workflowsPath: floorWorkflowsPath,
+      activities: floorActivities,
+      ...floor,
     });
     // A floor worker that dies (with the server) fails the floor measurements, not the process.
     const running = worker.run();
@@ -77,6 +94,10 @@ export async function startBench({ label, env, floor }: BenchOptions): Promise<B
     client,
     taskQueue,
     floorTaskQueue,
+    async floorMetrics() {
+      if (floorMetricsPort === undefined) throw new Error('no metrics port for the floor worker');
+      return (await fetch(`http://127.0.0.1:${floorMetricsPort}/metrics`)).text();
+    },
     /** Stops everything, even after a part died (e.g. the dev server), so the results can still be written. */
     async close() {
       if (floorWorker) {

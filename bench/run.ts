@@ -5,13 +5,14 @@ import { parseArgs } from 'node:util';
 
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
+import { freePort } from '../scripts/lib/ports.js';
 import { workerEnvSchema } from '../src/worker.js';
 import { EXCLUDED_ACTIONS, measureCost } from './figures/cost.js';
 import { measureHeartbeats } from './figures/heartbeats.js';
 import { measureIngestion } from './figures/ingestion.js';
 import { measureCallbackLatency } from './figures/latency.js';
 import { measureScale } from './figures/scale.js';
-import { type Bench, startBench } from './harness.js';
+import { type Bench, startBench, type WorkerSettings } from './harness.js';
 import { runInfo } from './machine.js';
 import { type Failed, printReport, type Results } from './report.js';
 
@@ -20,6 +21,10 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     /** Also run figure 4 on a fresh stack whose worker caches at most this many workflows. */
     'compare-cache': { type: 'string' },
+    /** Only these figures, e.g. `--only 1,3` (figure 2 runs inside figure 4); all by default. */
+    only: { type: 'string', default: '1,2,3,4,5' },
+    /** Turn the dev server's eager activity dispatch on (`system.enableActivityEagerExecution`), to compare. */
+    eager: { type: 'boolean', default: false },
   },
 });
 const quick = flags.quick;
@@ -29,6 +34,17 @@ const SIZES = quick
   ? { latency: 40, ingestion: 300, scale: 1000, waitMs: 5_000, slowPostMs: 30_000 }
   : { latency: 200, ingestion: 2000, scale: 10_000, waitMs: 15_000, slowPostMs: 300_000 };
 const DEFAULT_CACHE = workerEnvSchema.shape.WORKER_MAX_CACHED_WORKFLOWS.parse(undefined);
+/** The KYC worker's defaults; the floor worker gets the same (a compared cache size applies to both). */
+const workerSettings = (maxCachedWorkflows: number): WorkerSettings => ({
+  maxCachedWorkflows,
+  maxConcurrentWorkflowTaskExecutions: workerEnvSchema.shape.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS.parse(undefined),
+  maxConcurrentActivityTaskExecutions: workerEnvSchema.shape.WORKER_MAX_CONCURRENT_ACTIVITIES.parse(undefined),
+});
+const only = new Set(flags.only.split(','));
+const runs = (figure: number) => only.has(String(figure)) || (figure === 4 && only.has('2'));
+
+/** The dev server as the demo runs it; `--eager` adds eager activity dispatch. */
+const dynamicConfig: Record<string, boolean> = flags.eager ? { 'system.enableActivityEagerExecution': true } : {};
 /**
  * `--compare-cache <n>` runs figure 4 once more on a fresh stack whose worker caches at most n workflows. Off by
  * default: at 10,000 verifications each figure 4 takes about 20 minutes on two cores.
@@ -39,8 +55,12 @@ if (COMPARED_CACHE !== undefined && !(Number.isInteger(COMPARED_CACHE) && COMPAR
   process.exit(2);
 }
 
-// The SDK's INFO lines (worker start and stop) would bury the table.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// The SDK's INFO lines (worker start and stop) would bury the table. The metrics are the floor worker's.
+const floorMetricsPort = await freePort();
+Runtime.install({
+  logger: new DefaultLogger('WARN'),
+  telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${floorMetricsPort}` } } },
+});
 
 const startedAt = Date.now();
 const runId = new Date()
@@ -51,6 +71,7 @@ const results: Results = {
   run: runInfo(),
   mode: quick ? 'quick' : 'full',
   sizes: SIZES,
+  dynamicConfig,
   seconds: 0,
   figures: { scale: [] },
 };
@@ -63,55 +84,67 @@ process.once(
 const log = (line: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)}s] ${line}`);
 
 log(`${results.mode} run ${runId}: starting the stack`);
-const bench = await startBench({ label: `${runId}-main`, floor: true });
+const bench = await startBench({
+  label: `${runId}-main`,
+  floor: workerSettings(DEFAULT_CACHE),
+  floorMetricsPort,
+  dynamicConfig,
+});
 open.add(bench);
 try {
-  // The 5-minute POST mostly waits, so it runs beside the other figures instead of adding to the wall time.
-  log(`figure 5 (heartbeats of a ${SIZES.slowPostMs / 1000} s POST) runs in the background`);
-  const heartbeats = capture(measureHeartbeats(bench, { postDelayMs: SIZES.slowPostMs, runId }));
+  // One figure at a time, so that none skews another (figure 5's slow POST used to run beside figure 1).
+  if (runs(3)) {
+    log('figure 3: cost per verification');
+    results.figures.cost = await capture(
+      measureCost(bench, { runId }).then((scenarios) => ({ scenarios, excluded: EXCLUDED_ACTIONS })),
+    );
+  }
 
-  log('figure 3: cost per verification');
-  results.figures.cost = await capture(
-    measureCost(bench, { runId }).then((scenarios) => ({ scenarios, excluded: EXCLUDED_ACTIONS })),
-  );
+  if (runs(1)) {
+    log(`figure 1: callback-to-result latency over ${SIZES.latency} verifications`);
+    results.figures.latency = await capture(
+      measureCallbackLatency(bench, { count: SIZES.latency, concurrency: 8, runId }),
+    );
+  }
 
-  log(`figure 1: callback-to-result latency over ${SIZES.latency} verifications`);
-  results.figures.latency = await capture(
-    measureCallbackLatency(bench, { count: SIZES.latency, concurrency: 8, runId }),
-  );
+  if (runs(4)) {
+    log(`figure 4: ${SIZES.scale} waiting verifications (cache ${DEFAULT_CACHE}), with figure 2 while they wait`);
+    results.figures.scale.push(
+      await capture(
+        measureScale(bench, {
+          count: SIZES.scale,
+          runId,
+          workerMaxCachedWorkflows: DEFAULT_CACHE,
+          startConcurrency: 16,
+          burstConcurrency: 64,
+          waitMs: SIZES.waitMs,
+          whileWaiting: async (customerIds) => {
+            log(`figure 2: ingestion of ${SIZES.ingestion} callbacks`);
+            results.figures.ingestion = await capture(
+              measureIngestion(bench, { customerIds: customerIds.slice(0, SIZES.ingestion), concurrency: 32, runId }),
+            );
+          },
+        }),
+      ),
+    );
+  }
 
-  log(`figure 4: ${SIZES.scale} waiting verifications (cache ${DEFAULT_CACHE}), with figure 2 while they wait`);
-  results.figures.scale.push(
-    await capture(
-      measureScale(bench, {
-        count: SIZES.scale,
-        runId,
-        workerMaxCachedWorkflows: DEFAULT_CACHE,
-        startConcurrency: 16,
-        burstConcurrency: 64,
-        waitMs: SIZES.waitMs,
-        whileWaiting: async (customerIds) => {
-          log(`figure 2: ingestion of ${SIZES.ingestion} callbacks`);
-          results.figures.ingestion = await capture(
-            measureIngestion(bench, { customerIds: customerIds.slice(0, SIZES.ingestion), concurrency: 32, runId }),
-          );
-        },
-      }),
-    ),
-  );
-
-  log('waiting for figure 5');
-  results.figures.heartbeats = await heartbeats;
+  if (runs(5)) {
+    log(`figure 5: heartbeats of a ${SIZES.slowPostMs / 1000} s POST`);
+    results.figures.heartbeats = await capture(measureHeartbeats(bench, { postDelayMs: SIZES.slowPostMs, runId }));
+  }
 } finally {
   await bench.close();
   open.delete(bench);
 }
 
-if (COMPARED_CACHE !== undefined && COMPARED_CACHE !== DEFAULT_CACHE) {
+if (runs(4) && COMPARED_CACHE !== undefined && COMPARED_CACHE !== DEFAULT_CACHE) {
   log(`figure 4 again on a fresh stack, with WORKER_MAX_CACHED_WORKFLOWS=${COMPARED_CACHE}`);
   const compared = await startBench({
     label: `${runId}-cache${COMPARED_CACHE}`,
-    floor: false,
+    floor: workerSettings(COMPARED_CACHE),
+    floorMetricsPort,
+    dynamicConfig,
     env: { WORKER_MAX_CACHED_WORKFLOWS: String(COMPARED_CACHE) },
   });
   open.add(compared);

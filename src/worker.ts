@@ -1,6 +1,7 @@
 // `npm run worker`: hosts the KYC workflows and activities.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 
 import { makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
@@ -49,12 +50,29 @@ export const workerEnvSchema = temporalEnvSchema.extend({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** A workflow bundle made ahead (`npm run build` writes dist/workflow-bundle.js); without one, bundled at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(150),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
   LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
+
+/** Heap one cached verification holds, measured by figure 4 of docs/performance.md (about 250 KiB). */
+const CACHED_WORKFLOW_MIB = 0.25;
+
+/**
+ * Why the workflow cache may not fit the heap cap (`--max-old-space-size` in `npm run worker`), if it may not: cached
+ * workflows must leave the heap room for replays, activities and garbage, or the worker slows down in GC, then dies.
+ */
+export function cacheHeapWarning(maxCachedWorkflows: number, heapLimitBytes: number): string | undefined {
+  const cacheMiB = maxCachedWorkflows * CACHED_WORKFLOW_MIB;
+  const heapMiB = Math.round(heapLimitBytes / 2 ** 20);
+  if (cacheMiB <= heapMiB / 2) return undefined;
+  return (
+    `WORKER_MAX_CACHED_WORKFLOWS=${maxCachedWorkflows} holds about ${Math.round(cacheMiB)} MiB, more than half of ` +
+    `the ${heapMiB} MiB heap: raise node's --max-old-space-size or lower the cache`
+  );
+}
 
 /**
  * Parses the worker's variables. There is no built-in key: without XGATEWAY_API_KEY it does not start. The base URL
@@ -85,6 +103,8 @@ async function main(env: Env = process.env): Promise<void> {
   });
   if (env.XGATEWAY_BASE_URL === undefined)
     logger.warn({ baseUrl: config.XGATEWAY_BASE_URL }, 'XGATEWAY_BASE_URL unset: using the local sandbox');
+  const heapWarning = cacheHeapWarning(config.WORKER_MAX_CACHED_WORKFLOWS, getHeapStatistics().heap_size_limit);
+  if (heapWarning) logger.warn(heapWarning);
 
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   const xgateway = createXGatewayClient({

@@ -34,6 +34,6 @@ export async function openFloorWorkflows(bench: Bench, ids: readonly string[], c
   return handles;
 }
 
-export function signalFloor(handle: FloorHandle): Promise<void> {
+export function signalFloor(handle: WorkflowHandle): Promise<void> {
   return handle.signal(floorSignal, floorPayload());
 }

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { verificationWorkflowId, WORKFLOW_TYPE } from '../../src/shared/contract.js';
+import { floorWithActivityWorkflow } from '../floor-workflows.js';
 import {
   type Bench,
   metricSum,
@@ -16,6 +17,7 @@ import {
   workerPid,
 } from '../harness.js';
 import { round } from '../stats.js';
+import { signalFloor } from './floor.js';
 import { startWaitingVerification } from './open-verifications.js';
 
 type Phase = 'starting' | 'waiting' | 'burst' | 'after';
@@ -39,8 +41,20 @@ export interface ScaleFigure {
     /** Verifications per second brought all the way to AWAITING_RESULT (POST sent, timer set). */
     settledPerSecond: number;
     settledSeconds: number;
+    /** Floor workflows per second brought to their wait, each after one no-op activity; same count and concurrency. */
+    floorSettledPerSecond: number;
+    /** settledPerSecond / floorSettledPerSecond; the target is at least 0.5. */
+    ratio: number;
   };
-  rssMiB: { idle: number; peakStarting: number; peakWaiting: number; peakBurst: number; afterBurst: number };
+  rssMiB: {
+    idle: number;
+    peakStarting: number;
+    peakWaiting: number;
+    peakBurst: number;
+    afterBurst: number;
+    /** The maximum over every phase; the target is at most 512. */
+    peak: number;
+  };
   /** Peaks per phase, sampled every second: RSS, cached workflows and busy task slots of the worker. */
   peaks: Partial<Record<Phase, PhasePeaks>>;
   burst: {
@@ -49,6 +63,10 @@ export interface ScaleFigure {
     /** From the first callback POST until the last of the verifications completed. */
     drainSeconds: number;
     completionsPerSecond: number;
+    /** Waiting floor workflows, each completed by one signal: same count, worker settings and concurrency. */
+    floorCompletionsPerSecond: number;
+    /** completionsPerSecond / floorCompletionsPerSecond; the target is at least 0.5. */
+    ratio: number;
     retries: number;
   };
   /** Verifications visibility reports completed with KycStatus FULL_USER: must equal `count`. */
@@ -124,6 +142,11 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
       `WorkflowId STARTS_WITH '${prefix}' AND ExecutionStatus = 'Completed' AND KycStatus = 'FULL_USER'`,
     );
     const peaks = sampler.peaks();
+    sampler.stop();
+    // The floor runs alone, after the verifications have all completed, so neither shares the CPU with the other.
+    const floor = await measureFloor(bench, options);
+    const startRate = count / settledSeconds;
+    const completionRate = count / drainSeconds;
     return {
       label: bench.label,
       workerMaxCachedWorkflows: options.workerMaxCachedWorkflows,
@@ -132,8 +155,10 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
       start: {
         concurrency: options.startConcurrency,
         perSecond: round(count / startSeconds),
-        settledPerSecond: round(count / settledSeconds),
+        settledPerSecond: round(startRate),
         settledSeconds: round(settledSeconds),
+        floorSettledPerSecond: round(floor.settledPerSecond),
+        ratio: round(startRate / floor.settledPerSecond, 2),
       },
       rssMiB: {
         idle: round(idle),
@@ -141,13 +166,16 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
         peakWaiting: peaks.waiting?.rssMiB ?? Number.NaN,
         peakBurst: peaks.burst?.rssMiB ?? Number.NaN,
         afterBurst: round(afterBurst),
+        peak: Math.max(...Object.values(peaks).map((peak) => peak.rssMiB)),
       },
       peaks,
       burst: {
         concurrency: options.burstConcurrency,
         callbacksPerSecond: round(count / postSeconds),
         drainSeconds: round(drainSeconds),
-        completionsPerSecond: round(count / drainSeconds),
+        completionsPerSecond: round(completionRate),
+        floorCompletionsPerSecond: round(floor.completionsPerSecond),
+        ratio: round(completionRate / floor.completionsPerSecond, 2),
         retries: deliveries.reduce((sum, delivery) => sum + delivery.retries, 0),
       },
       completed,
@@ -156,6 +184,43 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
   } finally {
     sampler.stop();
   }
+}
+
+/**
+ * The floor of figure 4 on the in-process floor worker (the KYC worker's settings): `count` workflows started at the
+ * same concurrency, each running one no-op activity and then waiting, as a verification runs its request and waits;
+ * then one signal each, at the burst's concurrency. Timed as the verifications are, from the worker's own metrics.
+ */
+async function measureFloor(bench: Bench, options: ScaleOptions) {
+  const { count, runId } = options;
+  const metric = async (name: string) =>
+    metricSum(await bench.floorMetrics(), name, { task_queue: bench.floorTaskQueue });
+  const tasksBefore = await metric('temporal_workflow_task_execution_latency_count');
+  const startedAt = performance.now();
+  const handles = await runPool(
+    Array.from({ length: count }, (_, i) => `floor-scale-${runId}-${i}`),
+    options.startConcurrency,
+    (workflowId) =>
+      bench.client.workflow.start(floorWithActivityWorkflow, { workflowId, taskQueue: bench.floorTaskQueue }),
+  );
+  // Two workflow tasks each: schedule the activity, then wait for the signal.
+  await waitFor(
+    'every floor workflow to run its activity',
+    async () =>
+      (await metric('temporal_workflow_task_execution_latency_count')) >= tasksBefore + 2 * count ? true : undefined,
+    { intervalMs: 250, timeoutMs: 30 * 60_000 },
+  );
+  const settledSeconds = (performance.now() - startedAt) / 1000;
+  const completedBefore = await metric('temporal_workflow_completed');
+  const burstStartedAt = performance.now();
+  await runPool(handles, options.burstConcurrency, signalFloor);
+  await waitFor(
+    'every floor workflow to complete',
+    async () => ((await metric('temporal_workflow_completed')) >= completedBefore + count ? true : undefined),
+    { intervalMs: 100, timeoutMs: 30 * 60_000 },
+  );
+  const drainSeconds = (performance.now() - burstStartedAt) / 1000;
+  return { settledPerSecond: count / settledSeconds, completionsPerSecond: count / drainSeconds };
 }
 
 /** Reads the worker's RSS and metrics every second and keeps each phase's peaks, plus a coarse timeline. */

@@ -1,7 +1,7 @@
 // The whole system as child processes, the way an operator runs it: Temporal dev server, sandbox, worker(s) and
 // callback receiver. Used by the demo, the benchmarks and the chaos suite, which stops, kills and restarts parts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,6 +34,8 @@ export interface StackOptions {
   taskQueue: string;
   /** Extra environment for every child (e.g. sandbox timings, worker cache size). */
   env?: Record<string, string>;
+  /** The dev server's dynamic config (e.g. eager activity dispatch); ignored with `temporalAddress`. */
+  dynamicConfig?: DevServerOptions['dynamicConfig'];
 }
 
 /** One process of the stack, which can be stopped as a deploy does, killed as a crash does, and started again. */
@@ -86,7 +88,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let temporal: Stack['temporal'] = { address: options.temporalAddress ?? '' };
     let temporalService: Service | undefined;
     if (!options.temporalAddress) {
-      temporalService = devServerService({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: options.dbFile });
+      temporalService = devServerService({
+        port: ports.temporal,
+        uiPort: ports.temporalUi,
+        dbFile: options.dbFile,
+        dynamicConfig: options.dynamicConfig,
+      });
       await startService(temporalService);
       temporal = {
         address: `127.0.0.1:${ports.temporal}`,
@@ -139,6 +146,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             { ...env, METRICS_PORT: String(port), WORKFLOW_BUNDLE_PATH: workflowBundle },
             options.logDir,
             `${origin(port)}/metrics`,
+            WORKER_NODE_FLAGS,
           ),
         ),
       ),
@@ -189,11 +197,30 @@ function devServerService(options: DevServerOptions): Service {
   return service('temporal', async () => (await startDevServer(options)).process);
 }
 
-/** A Node process of this project (`node --import tsx <entry>`), ready once `readyUrl` answers 200. */
-function nodeService(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string, readyUrl: string): Service {
+/**
+ * Node's flags for the worker, as `npm run worker` (the production command) gives them: its heap cap above all, so
+ * that the benchmark measures the worker as it is deployed.
+ */
+export const WORKER_NODE_FLAGS: string[] = (() => {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { worker: string } };
+  const command = /\bnode ((?:--[\w-]+(?:=\S+)? )*)--import tsx src\/worker\.ts/.exec(scripts.worker);
+  if (!command)
+    throw new Error(`package.json's worker script no longer reads "node <flags> --import tsx src/worker.ts"`);
+  return (command[1] ?? '').split(' ').filter(Boolean);
+})();
+
+/** A Node process of this project (`node [flags] --import tsx <entry>`), ready once `readyUrl` answers 200. */
+function nodeService(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  readyUrl: string,
+  nodeFlags: string[] = [],
+): Service {
   return service(
     name,
-    () => launch(name, entry, env, logDir),
+    () => launch(name, entry, env, logDir, nodeFlags),
     (child) => waitForHttp(readyUrl, child, name),
   );
 }
@@ -236,9 +263,15 @@ async function killChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function launch(name: string, entry: string, env: NodeJS.ProcessEnv, logDir: string): ChildProcess {
+function launch(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  nodeFlags: string[],
+): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, entry)], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
