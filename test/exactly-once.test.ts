@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 
+import { localActivityType } from '../bench/figures/cost.js';
 import type { CustomerScript } from '../src/sandbox/scenarios.js';
 import { kycCallbackSignal, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
 import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
@@ -207,6 +208,33 @@ describe('why the run stopped decides the outcome', () => {
       await readInFlight(customerId);
       await handle.cancel();
       expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED' });
+    });
+  });
+});
+
+describe('a failing status API during a callback-triggered check', () => {
+  // The check runs as a local activity inside the callback's workflow task. Left to retry there, an outage would hold
+  // the task and add a timer per retry to the history for as long as it lasted; after a short budget it must hand
+  // over to a remote activity, whose retries add nothing to the history.
+  it('hands the check over to a remote activity after three attempts, and still completes', async () => {
+    const customerId = newCustomerId('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000, callbacks: { mode: 'drop' } }));
+    await stack.withKycWorker(async ({ start }) => {
+      const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
+      // More failures than the local activity has attempts (reads at 0, 2 and 6 s).
+      stack.sandbox.patchCustomer(customerId, { getFaults: Array(4).fill('503') });
+      await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
+      expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
+      const events = (await handle.fetchHistory()).events ?? [];
+      const remoteChecks = events.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkStatus',
+      );
+      const localChecks = events.filter((e) => localActivityType(e) === 'checkStatus');
+      expect(localChecks).toHaveLength(1);
+      expect(remoteChecks).toHaveLength(1);
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1); // the fallback timer only
     });
   });
 });

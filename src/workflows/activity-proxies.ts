@@ -36,4 +36,10 @@ export const checkActivities = proxyActivities<KycActivities>(checkOptions);
  * needs that one task, not a task to schedule the check, its dispatch, and a task to act on it (docs/performance.md,
  * figure 1). It costs the same one action. Timer-driven checks stay remote: nobody waits on them.
  */
-export const callbackCheckActivities = proxyLocalActivities<KycActivities>(checkOptions);
+export const callbackCheckActivities = proxyLocalActivities<KycActivities>({
+  ...checkOptions,
+  // Three reads (at 0, 2 and 6 s), then a remote activity takes over (see `readStatus` in the workflow): an outage
+  // must neither hold the workflow task nor fill the history with the local retries' timers. Attempts, not a
+  // schedule-to-close budget: the SDK kept retrying a local activity past its budget (test/exactly-once.test.ts).
+  retry: { ...checkOptions.retry, maximumAttempts: 3 },
+});

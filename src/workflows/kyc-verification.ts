@@ -61,11 +61,14 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   setHandler(statusQuery, () => state);
   setHandler(kycCallbackSignal, (raw) => {
     // A signal cannot be refused; a malformed one is logged and changes nothing.
+    let payload;
     try {
-      run.recordCallback(checkCallbackPayload(raw));
+      payload = checkCallbackPayload(raw);
     } catch (error) {
       log.warn('Ignoring a malformed kycCallback signal', { customerId, error: (error as Error).message });
+      return;
     }
+    run.recordCallback(payload);
   });
   setHandler(resubmitUpdate, () => ({ resubmission: run.acceptResubmit() }), {
     validator: () => {
@@ -77,19 +80,30 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
   async function checkStatus(reason: string, byCallback = false): Promise<void> {
     run.beginCheck(byCallback);
     run.checking = true;
-    // Runs that checked a callback with a remote activity before this rule keep doing so where they replay.
-    const activities =
-      byCallback && patched('callback-check-local-activity') ? callbackCheckActivities : checkActivities;
     try {
-      run.applyReading(
-        await activities.checkStatus.executeWithOptions(
-          { summary: `Check KYC status (${reason})`, scheduleToCloseTimeout: Math.max(remaining(), 60_000) },
-          [{ customerId }],
-        ),
-      );
+      run.applyReading(await readStatus(`Check KYC status (${reason})`, byCallback));
     } finally {
       run.checking = false;
     }
+  }
+
+  /**
+   * A callback's check runs as a local activity for a few attempts, then, should the status API still fail, as a
+   * remote activity, whose retries wait outside the workflow task and add nothing to the history. Runs that checked
+   * a callback with a remote activity before the local one existed keep doing so where they replay.
+   */
+  async function readStatus(summary: string, byCallback: boolean) {
+    const scheduleToCloseTimeout = Math.max(remaining(), 60_000);
+    if (byCallback && patched('callback-check-local-activity')) {
+      try {
+        return await callbackCheckActivities.checkStatus.executeWithOptions({ summary, scheduleToCloseTimeout }, [
+          { customerId },
+        ]);
+      } catch (error) {
+        if (stopping(error)) throw error;
+      }
+    }
+    return checkActivities.checkStatus.executeWithOptions({ summary, scheduleToCloseTimeout }, [{ customerId }]);
   }
 
   /** Waits until `until`, a callback (coalesced after the first two per request), or `other()`. */
