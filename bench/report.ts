@@ -14,6 +14,8 @@ export interface Results {
   run: RunInfo;
   mode: 'quick' | 'full';
   sizes: { latency: number; ingestion: number; scale: number; waitMs: number; slowPostMs: number };
+  /** The figures this run measured (`--only`); the others are absent. */
+  only: string[];
   /** The dev server's dynamic config for the run (eager activity dispatch). */
   dynamicConfig: Record<string, boolean | number | string>;
   seconds: number;

@@ -40,7 +40,13 @@ const workerSettings = (maxCachedWorkflows: number): WorkerSettings => ({
   maxConcurrentWorkflowTaskExecutions: workerEnvSchema.shape.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS.parse(undefined),
   maxConcurrentActivityTaskExecutions: workerEnvSchema.shape.WORKER_MAX_CONCURRENT_ACTIVITIES.parse(undefined),
 });
-const only = new Set(flags.only.split(','));
+const only = new Set(flags.only.split(',').map((figure) => figure.trim()));
+for (const figure of only) {
+  if (!['1', '2', '3', '4', '5'].includes(figure)) {
+    console.error(`--only: "${figure}" is not a figure (1 to 5)`);
+    process.exit(2);
+  }
+}
 const runs = (figure: number) => only.has(String(figure)) || (figure === 4 && only.has('2'));
 
 /** The dev server as the demo runs it; `--eager` adds eager activity dispatch. */
@@ -71,6 +77,7 @@ const results: Results = {
   run: runInfo(),
   mode: quick ? 'quick' : 'full',
   sizes: SIZES,
+  only: [...only].sort(),
   dynamicConfig,
   seconds: 0,
   figures: { scale: [] },

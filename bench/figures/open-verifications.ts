@@ -13,10 +13,20 @@ export type KycHandle = WorkflowHandle<typeof kycVerificationWorkflow>;
 const NEVER_MS = 60 * 60_000;
 export const WAITING_TIMING = { firstCheckAfter: '1h' } as const;
 
+/** Scripts the customer to stay in processing with callbacks dropped. */
+export function scriptWaitingCustomer(bench: Bench, customerId: string): Promise<unknown> {
+  return scriptCustomer(bench, customerId, { callbacks: { mode: 'drop' }, processingDelayMs: NEVER_MS });
+}
+
+/** Starts the verification of a customer `scriptWaitingCustomer` scripted. */
+export function startScriptedVerification(bench: Bench, customerId: string): Promise<KycHandle> {
+  return startKycVerification(bench.client, { customerId, timing: WAITING_TIMING }, { taskQueue: bench.taskQueue });
+}
+
 /** Scripts the customer to stay in processing with callbacks dropped, then starts its verification. */
 export async function startWaitingVerification(bench: Bench, customerId: string): Promise<KycHandle> {
-  await scriptCustomer(bench, customerId, { callbacks: { mode: 'drop' }, processingDelayMs: NEVER_MS });
-  return startKycVerification(bench.client, { customerId, timing: WAITING_TIMING }, { taskQueue: bench.taskQueue });
+  await scriptWaitingCustomer(bench, customerId);
+  return startScriptedVerification(bench, customerId);
 }
 
 export async function awaitPhase(handle: KycHandle, phase: string, timeoutMs = 60_000): Promise<void> {

@@ -137,6 +137,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ),
       ),
     ]);
+    const nodeFlags = workerNodeFlags();
     const workers = await Promise.all(
       ports.workerMetrics.map((port, index) =>
         startService(
@@ -146,7 +147,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             { ...env, METRICS_PORT: String(port), WORKFLOW_BUNDLE_PATH: workflowBundle },
             options.logDir,
             `${origin(port)}/metrics`,
-            WORKER_NODE_FLAGS,
+            nodeFlags,
           ),
         ),
       ),
@@ -201,13 +202,13 @@ function devServerService(options: DevServerOptions): Service {
  * Node's flags for the worker, as `npm run worker` (the production command) gives them: its heap cap above all, so
  * that the benchmark measures the worker as it is deployed.
  */
-export const WORKER_NODE_FLAGS: string[] = (() => {
+export function workerNodeFlags(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { worker: string } };
   const command = /\bnode ((?:--[\w-]+(?:=\S+)? )*)--import tsx src\/worker\.ts/.exec(scripts.worker);
   if (!command)
     throw new Error(`package.json's worker script no longer reads "node <flags> --import tsx src/worker.ts"`);
   return (command[1] ?? '').split(' ').filter(Boolean);
-})();
+}
 
 /** A Node process of this project (`node [flags] --import tsx <entry>`), ready once `readyUrl` answers 200. */
 function nodeService(

@@ -138,8 +138,10 @@ function checkContinuedRun(raw: unknown): ContinuedRun {
   if (!WAIT_STEPS.includes(run.step as WaitStep)) {
     throw new InputError('continued.step', `must be one of ${WAIT_STEPS.join(', ')}`);
   }
-  const lastCallbackCheckAt =
-    run.lastCallbackCheckAt === null ? null : integer(run.lastCallbackCheckAt, 'continued.lastCallbackCheckAt', 0);
+  const { lastCallbackCheckAt } = run;
+  if (lastCallbackCheckAt !== null && !Number.isFinite(lastCallbackCheckAt)) {
+    throw new InputError('continued.lastCallbackCheckAt', 'must be a number or null');
+  }
   const unknownOutcome = optional(run.unknownOutcome, (value) =>
     value === null ? null : text(value, 'continued.unknownOutcome', { max: Number.MAX_SAFE_INTEGER }),
   );
@@ -147,7 +149,7 @@ function checkContinuedRun(raw: unknown): ContinuedRun {
     step: run.step as WaitStep,
     state: object(run.state, 'continued.state') as unknown as KycVerificationState,
     callbacksChecked: count('callbacksChecked'),
-    lastCallbackCheckAt,
+    lastCallbackCheckAt: lastCallbackCheckAt as number | null,
     callbackChecksSinceRequest: count('callbackChecksSinceRequest'),
     checkInterval: count('checkInterval'),
     resubmitRequested: boolean(run.resubmitRequested, 'continued.resubmitRequested'),
