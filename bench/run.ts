@@ -82,6 +82,8 @@ const results: Results = {
   seconds: 0,
   figures: { scale: [] },
 };
+/** Figure 4 as every stack runs it; only the cache size (and figure 2, on the main stack) differ. */
+const scaleOptions = { count: SIZES.scale, runId, startConcurrency: 16, burstConcurrency: 64, waitMs: SIZES.waitMs };
 const open = new Set<Bench>();
 process.once(
   'SIGINT',
@@ -119,12 +121,8 @@ try {
     results.figures.scale.push(
       await capture(
         measureScale(bench, {
-          count: SIZES.scale,
-          runId,
+          ...scaleOptions,
           workerMaxCachedWorkflows: DEFAULT_CACHE,
-          startConcurrency: 16,
-          burstConcurrency: 64,
-          waitMs: SIZES.waitMs,
           whileWaiting: async (customerIds) => {
             log(`figure 2: ingestion of ${SIZES.ingestion} callbacks`);
             results.figures.ingestion = await capture(
@@ -157,16 +155,7 @@ if (runs(4) && COMPARED_CACHE !== undefined && COMPARED_CACHE !== DEFAULT_CACHE)
   open.add(compared);
   try {
     results.figures.scale.push(
-      await capture(
-        measureScale(compared, {
-          count: SIZES.scale,
-          runId,
-          workerMaxCachedWorkflows: COMPARED_CACHE,
-          startConcurrency: 16,
-          burstConcurrency: 64,
-          waitMs: SIZES.waitMs,
-        }),
-      ),
+      await capture(measureScale(compared, { ...scaleOptions, workerMaxCachedWorkflows: COMPARED_CACHE })),
     );
   } finally {
     await compared.close();

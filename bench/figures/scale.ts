@@ -101,17 +101,12 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
     // The sandbox's set-up is not part of a start: done first, untimed, as the floor has none.
     await runPool(customerIds, 32, (id) => scriptWaitingCustomer(bench, id));
     sampler.phase('starting');
-    const tasksBefore = await metric('temporal_workflow_task_execution_latency_count');
+    const tasksBefore = await metric(TASKS);
     const startedAt = performance.now();
     await runPool(customerIds, options.startConcurrency, (id) => startScriptedVerification(bench, id));
     const startSeconds = (performance.now() - startedAt) / 1000;
     // Each verification runs two workflow tasks to reach AWAITING_RESULT: schedule the POST, then set the timer.
-    await waitFor(
-      'every verification to reach AWAITING_RESULT',
-      async () =>
-        (await metric('temporal_workflow_task_execution_latency_count')) >= tasksBefore + 2 * count ? true : undefined,
-      { intervalMs: 250, timeoutMs: 30 * 60_000 },
-    );
+    await untilAtLeast('every verification to reach AWAITING_RESULT', metric, TASKS, tasksBefore + 2 * count);
     const settledSeconds = (performance.now() - startedAt) / 1000;
 
     sampler.phase('waiting');
@@ -123,17 +118,13 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
       setVendorStatus(bench, id, { status: 'FULL_USER', kycProcessingStatus: null }),
     );
     sampler.phase('burst');
-    const completedBefore = await metric('temporal_workflow_completed');
+    const completedBefore = await metric(COMPLETED);
     const burstStartedAt = performance.now();
     const deliveries = await runPool(customerIds, options.burstConcurrency, (id) =>
       postCallback(bench, id, 'FULL_USER'),
     );
     const postSeconds = (performance.now() - burstStartedAt) / 1000;
-    await waitFor(
-      'every verification to complete',
-      async () => ((await metric('temporal_workflow_completed')) >= completedBefore + count ? true : undefined),
-      { intervalMs: 100, timeoutMs: 30 * 60_000 },
-    );
+    await untilAtLeast('every verification to complete', metric, COMPLETED, completedBefore + count);
     const drainSeconds = (performance.now() - burstStartedAt) / 1000;
     sampler.phase('after');
     // A few seconds for the worker to settle, so "after" is a resting reading rather than the burst's tail.
@@ -196,6 +187,21 @@ export async function measureScale(bench: Bench, options: ScaleOptions): Promise
   }
 }
 
+/** The worker's counters that time figure 4: workflow tasks run, and workflows completed. */
+const TASKS = 'temporal_workflow_task_execution_latency_count';
+const COMPLETED = 'temporal_workflow_completed';
+
+/**
+ * Waits until the worker's counter `name` reaches `target`: completions every 100 ms, as they time the burst; tasks
+ * every 250 ms, so that scraping the worker weighs less on the starts. A 10,000 run takes minutes: a generous limit.
+ */
+function untilAtLeast(what: string, metric: (name: string) => Promise<number>, name: string, target: number) {
+  return waitFor(what, async () => ((await metric(name)) >= target ? true : undefined), {
+    intervalMs: name === COMPLETED ? 100 : 250,
+    timeoutMs: 30 * 60_000,
+  });
+}
+
 /**
  * The floor of figure 4 on the in-process floor worker (the KYC worker's settings): `count` workflows started at the
  * same concurrency, each running one no-op activity and then waiting, as a verification runs its request and waits;
@@ -205,7 +211,7 @@ async function measureFloor(bench: Bench, options: ScaleOptions) {
   const { count, runId } = options;
   const metric = async (name: string) =>
     metricSum(await bench.floorMetrics(), name, { task_queue: bench.floorTaskQueue });
-  const tasksBefore = await metric('temporal_workflow_task_execution_latency_count');
+  const tasksBefore = await metric(TASKS);
   const startedAt = performance.now();
   const handles = await runPool(
     Array.from({ length: count }, (_, i) => `floor-scale-${runId}-${i}`),
@@ -214,21 +220,12 @@ async function measureFloor(bench: Bench, options: ScaleOptions) {
       bench.client.workflow.start(floorWithActivityWorkflow, { workflowId, taskQueue: bench.floorTaskQueue }),
   );
   // Two workflow tasks each: schedule the activity, then wait for the signal.
-  await waitFor(
-    'every floor workflow to run its activity',
-    async () =>
-      (await metric('temporal_workflow_task_execution_latency_count')) >= tasksBefore + 2 * count ? true : undefined,
-    { intervalMs: 250, timeoutMs: 30 * 60_000 },
-  );
+  await untilAtLeast('every floor workflow to run its activity', metric, TASKS, tasksBefore + 2 * count);
   const settledSeconds = (performance.now() - startedAt) / 1000;
-  const completedBefore = await metric('temporal_workflow_completed');
+  const completedBefore = await metric(COMPLETED);
   const burstStartedAt = performance.now();
   await runPool(handles, options.burstConcurrency, signalFloor);
-  await waitFor(
-    'every floor workflow to complete',
-    async () => ((await metric('temporal_workflow_completed')) >= completedBefore + count ? true : undefined),
-    { intervalMs: 100, timeoutMs: 30 * 60_000 },
-  );
+  await untilAtLeast('every floor workflow to complete', metric, COMPLETED, completedBefore + count);
   const drainSeconds = (performance.now() - burstStartedAt) / 1000;
   return { settledPerSecond: count / settledSeconds, completionsPerSecond: count / drainSeconds };
 }

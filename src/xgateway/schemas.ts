@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 import { CALLBACK_LIMITS } from '../shared/contract.js';
-import { checkCustomerId } from '../shared/verification-input.js';
+import { customerIdProblem } from '../shared/verification-input.js';
 
 /**
  * A status API answer. Only `status` and `kycProcessingStatus` are strict: every decision rests on them. The rest of
@@ -64,13 +64,10 @@ export const errorBodySchema = z.looseObject({
 /** A 2xx answer that still says no: `success: false`, with or without the documented error list. */
 export const refusalBodySchema = errorBodySchema.partial({ errors: true });
 
-/** The one rule for a customer id (`checkCustomerId`), in zod's words. */
+/** The one rule for a customer id (`customerIdProblem`), in zod's words. */
 const customerIdSchema = z.string().superRefine((value, context) => {
-  try {
-    checkCustomerId(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^customerId: /, '') });
-  }
+  const problem = customerIdProblem(value);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
 });
 const limitedText = z
   .string()
