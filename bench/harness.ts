@@ -1,5 +1,6 @@
 // The benchmark's view of the system: the stack that `npm run demo` starts (on free ports, in memory), a client, an
 // in-process floor worker, and helpers that play XGateway (control API, hashed callbacks) and watch the worker.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 
 import { freePort } from '../scripts/lib/ports.js';
 import { type Stack, type StackPorts, startStack } from '../scripts/lib/stack.js';
+import { createDataConverter } from '../src/codec/data-converter.js';
 import type { CustomerScript, StatusUpdate } from '../src/sandbox/scenarios.js';
 import { computeCallbackHash } from '../src/xgateway/callback-hash.js';
 import { floorActivities } from './floor-activities.js';
@@ -47,10 +49,13 @@ export interface BenchOptions {
   floorMetricsPort?: number;
   /** The dev server's dynamic config. */
   dynamicConfig?: Record<string, boolean | number | string>;
+  /** Encrypt every payload, the KYC stack's and the floor worker's alike, with a key made for this run. */
+  encrypt?: boolean;
 }
 
 /** Starts the whole stack on free ports, with an in-memory dev server so nothing collides with a running demo. */
-export async function startBench({ label, env, floor, floorMetricsPort, dynamicConfig }: BenchOptions): Promise<Bench> {
+export async function startBench(options: BenchOptions): Promise<Bench> {
+  const { label, env, floor, floorMetricsPort, dynamicConfig } = options;
   const ports: StackPorts = {
     temporal: await freePort(),
     sandbox: await freePort(),
@@ -66,9 +71,11 @@ export async function startBench({ label, env, floor, floorMetricsPort, dynamicC
     // Everything else as shipped (receiver logging at info included): the figures describe the default set-up.
     env,
     dynamicConfig,
+    encryptionKeys: options.encrypt ? `bench:${randomBytes(32).toString('base64')}` : undefined,
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection });
+  const dataConverter = await createDataConverter(stack.encryptionKeys);
+  const client = new Client({ connection, dataConverter });
 
   const floorTaskQueue = `bench-floor-${label}`;
   let floorWorker: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
@@ -79,6 +86,7 @@ export async function startBench({ label, env, floor, floorMetricsPort, dynamicC
       taskQueue: floorTaskQueue,
       workflowsPath: floorWorkflowsPath,
       activities: floorActivities,
+      dataConverter,
       ...floor,
     });
     // A floor worker that dies (with the server) fails the floor measurements, not the process.

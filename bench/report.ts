@@ -18,6 +18,8 @@ export interface Results {
   only: string[];
   /** The dev server's dynamic config for the run (eager activity dispatch). */
   dynamicConfig: Record<string, boolean | number | string>;
+  /** Whether every payload was encrypted (`--encrypt`). */
+  encrypted: boolean;
   seconds: number;
   figures: {
     latency?: LatencyFigure | Failed;

@@ -25,6 +25,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string', default: '1,2,3,4,5' },
     /** Turn the dev server's eager activity dispatch on (`system.enableActivityEagerExecution`), to compare. */
     eager: { type: 'boolean', default: false },
+    /** Encrypt every payload (PAYLOAD_ENCRYPTION_KEYS), KYC and floor alike, to measure what encryption costs. */
+    encrypt: { type: 'boolean', default: false },
   },
 });
 const quick = flags.quick;
@@ -79,6 +81,7 @@ const results: Results = {
   sizes: SIZES,
   only: [...only].sort(),
   dynamicConfig,
+  encrypted: flags.encrypt,
   seconds: 0,
   figures: { scale: [] },
 };
@@ -98,6 +101,7 @@ const bench = await startBench({
   floor: workerSettings(DEFAULT_CACHE),
   floorMetricsPort,
   dynamicConfig,
+  encrypt: flags.encrypt,
 });
 open.add(bench);
 try {
@@ -150,6 +154,7 @@ if (runs(4) && COMPARED_CACHE !== undefined && COMPARED_CACHE !== DEFAULT_CACHE)
     floor: workerSettings(COMPARED_CACHE),
     floorMetricsPort,
     dynamicConfig,
+    encrypt: flags.encrypt,
     env: { WORKER_MAX_CACHED_WORKFLOWS: String(COMPARED_CACHE) },
   });
   open.add(compared);

@@ -1,11 +1,14 @@
 // `npm run demo`: the whole system on a fresh clone, one verification per sandbox scenario, then a table.
 // `npm run demo -- --once` exits 0 only when every scenario reached its expected outcome.
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Client, Connection } from '@temporalio/client';
 
 import { getKycVerificationStatus, resubmitKycVerification, startKycVerification } from '../src/client.js';
+import { createDataConverter } from '../src/codec/data-converter.js';
 import type { Outcome } from '../src/shared/contract.js';
 import { PortBusyError } from './lib/ports.js';
 import { type Stack, startStack } from './lib/stack.js';
@@ -30,11 +33,26 @@ const { values: flags } = parseArgs({
     'webhook-port': { type: 'string', default: process.env.WEBHOOK_PORT ?? '3000' },
     'metrics-port': { type: 'string', default: process.env.METRICS_PORT ?? '9464' },
     'worker-metrics-port': { type: 'string', default: process.env.WORKER_METRICS_PORT ?? '9465' },
+    'codec-port': { type: 'string', default: process.env.CODEC_SERVER_PORT ?? '8888' },
     /** Where the dev server keeps its data; the same file as `npm run temporal`, so runs stay explorable. */
     'db-file': { type: 'string', default: join(import.meta.dirname, '..', '.temporal', 'dev.sqlite') },
     'log-dir': { type: 'string', default: join(import.meta.dirname, '..', '.temporal', 'logs') },
   },
 });
+
+/**
+ * The demo encrypts every payload (docs/operations.md, "Encrypted histories"), with PAYLOAD_ENCRYPTION_KEYS when set,
+ * else with a key it makes once and keeps beside the dev server's database, so that earlier runs stay readable.
+ */
+function demoEncryptionKeys(dbFile: string): string {
+  if (process.env.PAYLOAD_ENCRYPTION_KEYS) return process.env.PAYLOAD_ENCRYPTION_KEYS;
+  const file = join(dirname(dbFile), 'demo-payload-key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `demo:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
 
 function port(flag: keyof typeof flags): number {
   const value = Number(flags[flag]);
@@ -79,7 +97,9 @@ async function main(): Promise<void> {
         webhook: port('webhook-port'),
         webhookMetrics: port('metrics-port'),
         workerMetrics: [port('worker-metrics-port')],
+        codecServer: port('codec-port'),
       },
+      encryptionKeys: demoEncryptionKeys(flags['db-file']),
       dbFile: flags['db-file'],
       logDir: flags['log-dir'],
       taskQueue: TASK_QUEUE,
@@ -103,10 +123,11 @@ async function main(): Promise<void> {
 
   console.log(`Temporal ${stack.temporal.address}, Web UI ${stack.temporal.uiUrl}`);
   console.log(`Sandbox ${stack.sandboxUrl}, callback receiver ${stack.webhookUrl}, logs in ${stack.logDir}`);
+  console.log(`Payloads are encrypted; the UI and the CLI decrypt through the codec server ${stack.codecServerUrl}`);
   console.log(`Running ${SCENARIOS.length} verifications…`);
 
   const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: await createDataConverter(stack.encryptionKeys) });
   const runId = new Date()
     .toISOString()
     .replace(/[-:.TZ]/g, '')
@@ -134,7 +155,9 @@ async function main(): Promise<void> {
 
   if (flags.once) return shutdown(failed.length ? 1 : 0);
   console.log(
-    `Explore at ${stack.temporal.uiUrl}, or try: npm run kyc -- start approve-$(date +%s). Ctrl-C stops everything.`,
+    `Explore at ${stack.temporal.uiUrl}, or try: npm run kyc -- start approve-$(date +%s) with PAYLOAD_ENCRYPTION_KEYS ` +
+      `from .temporal/demo-payload-key, or: temporal workflow show --codec-endpoint ${stack.codecServerUrl} ` +
+      `--workflow-id <id>. Ctrl-C stops everything.`,
   );
 }
 

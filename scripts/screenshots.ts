@@ -19,6 +19,9 @@ const shots: [string, string, number, string?][] = [
   ['waiting-for-documents', `${workflows}/kyc-verification-${waiting}`, 1300],
   ['waiting-for-documents-details', `${workflows}/kyc-verification-${waiting}`, 900, 'User Metadata'],
   ['verified-history', `${workflows}/kyc-verification-${verified}`, 1500],
+  // The demo encrypts: these pages read through its codec server. (`without-codec-server.png` is taken by hand,
+  // with the codec server stopped.)
+  ['decoded-through-codec-server', `${workflows}/kyc-verification-${waiting}`, 1750, 'Workflow Execution Signaled'],
 ];
 const out = join(import.meta.dirname, '..', 'docs', 'screenshots');
 

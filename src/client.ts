@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 
+import { createDataConverter } from './codec/data-converter.js';
 import { ConfigError, type Env, parseEnv, runMain, temporalConnectionFromEnv, temporalEnvSchema } from './config.js';
 import { InputError } from './shared/checks.js';
 import {
@@ -87,10 +88,11 @@ const USAGE = `usage: npm run kyc -- <${COMMANDS.join('|')}> <customerId> [timin
 async function cli(argv: string[], env: Env): Promise<void> {
   const [command, customerId, timing] = argv;
   if (!COMMANDS.includes(command as (typeof COMMANDS)[number]) || !customerId) throw new ConfigError(USAGE);
-  const { KYC_TASK_QUEUE } = parseEnv(temporalEnvSchema, env);
+  const { KYC_TASK_QUEUE, PAYLOAD_ENCRYPTION_KEYS } = parseEnv(temporalEnvSchema, env);
   const temporal = temporalConnectionFromEnv(env);
+  const dataConverter = await createDataConverter(PAYLOAD_ENCRYPTION_KEYS);
   const connection = await Connection.connect(temporal.connectionOptions);
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter });
   try {
     const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
     switch (command) {

@@ -3,6 +3,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 
+import { encryptionKeysSchema } from './codec/data-converter.js';
 import { DEFAULT_TASK_QUEUE } from './shared/contract.js';
 import { firstIssue } from './shared/validation.js';
 
@@ -30,8 +31,10 @@ export const requiredSecret = (what: string) =>
 export const optionalSecret = z.preprocess(blankAsUnset, z.string().min(1).optional());
 export const urlSchema = z.url({ protocol: /^https?$/ });
 
+/** What every process that talks to Temporal reads: the task queue, and the payload keys (docs/operations.md). */
 export const temporalEnvSchema = z.object({
   KYC_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  PAYLOAD_ENCRYPTION_KEYS: z.preprocess(blankAsUnset, encryptionKeysSchema.optional()),
 });
 
 export interface TemporalConnectionConfig {

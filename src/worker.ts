@@ -7,6 +7,7 @@ import { makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@t
 import { z } from 'zod';
 
 import { createActivities } from './activities/index.js';
+import { createDataConverter } from './codec/data-converter.js';
 import {
   ConfigError,
   type Env,
@@ -122,6 +123,7 @@ async function main(env: Env = process.env): Promise<void> {
       ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
       : { workflowsPath }),
     activities: createActivities({ xgateway }),
+    dataConverter: await createDataConverter(config.PAYLOAD_ENCRYPTION_KEYS),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -53,10 +53,20 @@ async function record(handle: WorkflowHandle, name: string): Promise<void> {
 }
 
 /** The history as text with every payload decoded, so a leaked string would show. */
-function historyText(history: unknown): string {
-  return JSON.stringify(history, (_key, value: unknown) =>
-    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
-  );
+/**
+ * Every string in a history and every byte string read as UTF-8 (payloads, failure messages in encoded attributes):
+ * what a reader of the raw history sees. JSON.stringify would show bytes as base64, where no text can be found.
+ */
+function historyText(value: unknown): string {
+  const parts: string[] = [];
+  const visit = (node: unknown): void => {
+    if (typeof node === 'string') parts.push(node);
+    else if (node instanceof Uint8Array) parts.push(Buffer.from(node).toString('utf8'));
+    else if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return parts.join('\n');
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {

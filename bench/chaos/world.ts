@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 
 import { freePort } from '../../scripts/lib/ports.js';
 import { type Service, type Stack, startStack } from '../../scripts/lib/stack.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import { sleep } from '../harness.js';
 import { sandboxLog, type Target } from './verifications.js';
 
@@ -52,7 +53,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     },
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: await createDataConverter(stack.encryptionKeys) });
   return {
     stack,
     client,

@@ -1,7 +1,8 @@
 """Drives kycVerificationWorkflow from Python, by type name and plain JSON: no TypeScript code is shared.
 
 usage: python start_kyc.py <temporal address> <task queue> <customer id> [timing JSON]
-Prints the workflow result as JSON.
+Prints the workflow result as JSON. With PAYLOAD_ENCRYPTION_KEYS set, as for the worker, payloads are encrypted
+(codec.py). Requirements: requirements.txt.
 """
 
 import asyncio
@@ -12,13 +13,15 @@ import sys
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+from codec import data_converter_from_env
+
 
 async def main() -> None:
     address, task_queue, customer_id = sys.argv[1:4]
     workflow_input = {"customerId": customer_id}
     if len(sys.argv) > 4:
         workflow_input["timing"] = json.loads(sys.argv[4])
-    client = await Client.connect(address)
+    client = await Client.connect(address, data_converter=data_converter_from_env())
     handle = await client.start_workflow(
         "kycVerificationWorkflow",
         workflow_input,

@@ -18,6 +18,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Inherit stdio so a person sees the server's own log. */
   verbose?: boolean;
+  /** The codec server the Web UI decrypts payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Dynamic config values, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
 }
@@ -36,6 +38,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.uiPort !== undefined) await assertPortFree(options.uiPort, 'Temporal Web UI');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'error'];
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);

@@ -5,6 +5,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { encryptionKeysSchema } from '../../src/codec/data-converter.js';
+import type { EncryptionKey } from '../../src/codec/encryption-codec.js';
 import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
 import { type DevServerOptions, startDevServer, stopChild } from './dev-server.js';
@@ -21,6 +23,8 @@ export interface StackPorts {
   webhookMetrics: number;
   /** One per worker: the stack starts as many workers as ports given. */
   workerMetrics: number[];
+  /** With `encryptionKeys`: the codec server's port, which the dev server's UI then decrypts through. */
+  codecServer?: number;
 }
 
 export interface StackOptions {
@@ -36,6 +40,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The dev server's dynamic config (e.g. eager activity dispatch); ignored with `temporalAddress`. */
   dynamicConfig?: DevServerOptions['dynamicConfig'];
+  /**
+   * PAYLOAD_ENCRYPTION_KEYS for every child. Never inherited from this process's environment: whoever starts the
+   * stack decides, and builds its own clients with `createDataConverter(stack.encryptionKeys)`.
+   */
+  encryptionKeys?: string;
 }
 
 /** One process of the stack, which can be stopped as a deploy does, killed as a crash does, and started again. */
@@ -58,6 +67,10 @@ export interface Stack {
   sandboxUrl: string;
   sandboxControlUrl: string;
   webhookUrl: string;
+  /** The keys the children encrypt with; undefined when payloads stay plain. */
+  encryptionKeys: EncryptionKey[] | undefined;
+  /** The codec server, when `ports.codecServer` and keys were given. */
+  codecServerUrl?: string;
   /** The dev server (absent with `temporalAddress`), sandbox, receiver and workers. */
   services: { temporal?: Service; sandbox: Service; receiver: Service; workers: Service[] };
   /** The first worker's process. */
@@ -69,7 +82,12 @@ export interface Stack {
 /** Starts every part and resolves when each one answers; on any failure, stops what it started. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { ports } = options;
+  const encryptionKeys =
+    options.encryptionKeys === undefined ? undefined : encryptionKeysSchema.parse(options.encryptionKeys);
+  const codecServerPort = encryptionKeys ? ports.codecServer : undefined;
+  const codecServerUrl = codecServerPort === undefined ? undefined : origin(codecServerPort);
   await assertPortFree(ports.sandbox, 'Sandbox (SANDBOX_PORT)');
+  if (codecServerPort !== undefined) await assertPortFree(codecServerPort, 'Codec server (CODEC_SERVER_PORT)');
   await assertPortFree(ports.webhook, 'Callback receiver (WEBHOOK_PORT)');
   await assertPortFree(ports.webhookMetrics, 'Receiver metrics (METRICS_PORT)');
   for (const port of ports.workerMetrics) await assertPortFree(port, 'Worker metrics (WORKER_METRICS_PORT)');
@@ -93,6 +111,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         uiPort: ports.temporalUi,
         dbFile: options.dbFile,
         dynamicConfig: options.dynamicConfig,
+        uiCodecEndpoint: codecServerUrl,
       });
       await startService(temporalService);
       temporal = {
@@ -114,8 +133,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SANDBOX_CALLBACK_URL: webhookUrl,
       XGATEWAY_BASE_URL: sandboxUrl,
       WEBHOOK_PORT: String(ports.webhook),
+      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys ?? '',
       ...options.env,
     };
+    if (codecServerPort !== undefined) {
+      const ui = ports.temporalUi ?? 8233;
+      await startService(
+        nodeService(
+          'codec-server',
+          'src/codec/main.ts',
+          {
+            ...env,
+            CODEC_SERVER_PORT: String(codecServerPort),
+            CODEC_SERVER_ALLOWED_ORIGINS: `http://127.0.0.1:${ui},http://localhost:${ui}`,
+          },
+          options.logDir,
+          `${codecServerUrl}/healthz`,
+        ),
+      );
+    }
     const [workflowBundle] = await Promise.all([
       workflowBundleOnce(),
       startService(
@@ -159,6 +195,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sandboxUrl,
       sandboxControlUrl: `${origin(ports.sandbox)}/__sandbox`,
       webhookUrl,
+      encryptionKeys,
+      codecServerUrl,
       services: { temporal: temporalService, sandbox: sandbox as Service, receiver: receiver as Service, workers },
       get worker(): ChildProcess {
         const process = workers[0]?.process;

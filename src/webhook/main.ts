@@ -1,6 +1,7 @@
 // `npm run webhook`: the KYC callback receiver process, with its metrics listener.
 import { Client, Connection } from '@temporalio/client';
 
+import { createDataConverter } from '../codec/data-converter.js';
 import { runMain, temporalConnectionFromEnv } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
   const { address } = temporal.connectionOptions;
   // Lazy: with Temporal down at start the receiver still answers, with 503s that make XGateway retry.
   const connection = Connection.lazy({ ...temporal.connectionOptions, connectTimeout: '10s' });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const dataConverter = await createDataConverter(config.encryptionKeys);
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter });
   const metrics = createWebhookMetrics({ collectDefaults: true });
   const app = await createWebhookServer({
     client,

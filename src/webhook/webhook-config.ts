@@ -1,6 +1,7 @@
 // The receiver's configuration, parsed once at start-up from an injectable env object.
 import { z } from 'zod';
 
+import type { EncryptionKey } from '../codec/encryption-codec.js';
 import {
   type Env,
   logLevelSchema,
@@ -44,6 +45,8 @@ export interface WebhookConfig {
   taskQueue: string;
   temporalTimeoutMs: number;
   logLevel: string;
+  /** PAYLOAD_ENCRYPTION_KEYS: the signals and unmatched-callback records are encrypted with the first. */
+  encryptionKeys: EncryptionKey[] | undefined;
 }
 
 /** Parses the receiver's variables. There is no built-in secret: without XGATEWAY_SECRET_KEY it does not start. */
@@ -62,5 +65,6 @@ export function loadWebhookConfig(env: Env): WebhookConfig {
     taskQueue: parsed.KYC_TASK_QUEUE,
     temporalTimeoutMs: parsed.WEBHOOK_TEMPORAL_TIMEOUT_MS,
     logLevel: parsed.LOG_LEVEL,
+    encryptionKeys: parsed.PAYLOAD_ENCRYPTION_KEYS,
   };
 }

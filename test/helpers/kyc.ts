@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { temporal as proto } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { localActivityType } from '../../bench/figures/cost.js';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
+import { createDataConverter, failureConverterPath } from '../../src/codec/data-converter.js';
+import type { EncryptionKey } from '../../src/codec/encryption-codec.js';
 import { createLogger } from '../../src/logging.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import {
@@ -34,6 +36,8 @@ export interface KycWorkerOptions {
   baseUrl?: string;
   /** Poll this task queue, e.g. to take over from a worker that stopped; by default a fresh one. */
   taskQueue?: string;
+  /** The worker's PAYLOAD_ENCRYPTION_KEYS, e.g. after a rotation; by default the stack's. */
+  encryptionKeys?: EncryptionKey[];
 }
 
 export interface KycHelpers {
@@ -45,6 +49,7 @@ export interface KycHelpers {
 
 export interface KycStack {
   temporal: Pick<TemporalTestContext, 'client' | 'nativeConnection'>;
+  /** Encrypts with the stack's keys, if it has any; so does the receiver. */
   client: Client;
   sandbox: Sandbox;
   bundle: WorkflowBundleWithSourceMap;
@@ -72,9 +77,16 @@ export interface KycStack {
  * Builds the stack on the given Temporal (by default the run's dev server). The receiver records unmatched callbacks
  * on a task queue no worker polls: tests that need them run their own worker.
  */
-export async function createKycStack(options: { temporal?: TemporalTestContext } = {}): Promise<KycStack> {
+export async function createKycStack(
+  options: { temporal?: TemporalTestContext; encryptionKeys?: EncryptionKey[] } = {},
+): Promise<KycStack> {
   const temporal = options.temporal ?? (await connectTestTemporal());
-  const { client } = temporal;
+  const client = options.encryptionKeys
+    ? new Client({
+        connection: temporal.client.connection,
+        dataConverter: await createDataConverter(options.encryptionKeys),
+      })
+    : temporal.client;
   const keys = { apiKey: `api-${randomUUID()}`, secretKey: `secret-${randomUUID()}` };
   const receiver = await startReceiver(client, keys.secretKey);
   const sandbox = createSandbox({
@@ -85,7 +97,7 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
     secretKey: keys.secretKey,
   });
   await sandbox.start();
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
 
   const stack: KycStack = {
     temporal,
@@ -94,17 +106,19 @@ export async function createKycStack(options: { temporal?: TemporalTestContext }
     bundle,
     keys,
     receiverUrl: receiver.url,
-    helpers(options = {}) {
-      const { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = options;
-      const taskQueue = options.taskQueue ?? uniqueTaskQueue('kyc');
+    helpers(workerOptions = {}) {
+      const { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = workerOptions;
+      const taskQueue = workerOptions.taskQueue ?? uniqueTaskQueue('kyc');
+      const encryptionKeys = workerOptions.encryptionKeys ?? options.encryptionKeys;
       return {
         client,
         taskQueue,
-        createWorker: () =>
+        createWorker: async () =>
           Worker.create({
             connection: temporal.nativeConnection,
             taskQueue,
             workflowBundle: bundle,
+            dataConverter: await createDataConverter(encryptionKeys),
             activities: createActivities({
               xgateway: createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 }),
               heartbeatIntervalMs: 200,
