@@ -44,6 +44,8 @@ const { values: flags } = parseArgs({
  * The demo encrypts every payload (docs/operations.md, "Encrypted histories"), with PAYLOAD_ENCRYPTION_KEYS when set,
  * else with a key it makes once and keeps beside the dev server's database, so that earlier runs stay readable.
  */
+const keysFrom = process.env.PAYLOAD_ENCRYPTION_KEYS ? 'PAYLOAD_ENCRYPTION_KEYS' : '.temporal/demo-payload-key';
+
 function demoEncryptionKeys(dbFile: string): string {
   if (process.env.PAYLOAD_ENCRYPTION_KEYS) return process.env.PAYLOAD_ENCRYPTION_KEYS;
   const file = join(dirname(dbFile), 'demo-payload-key');
@@ -155,9 +157,9 @@ async function main(): Promise<void> {
 
   if (flags.once) return shutdown(failed.length ? 1 : 0);
   console.log(
-    `Explore at ${stack.temporal.uiUrl}, or try: npm run kyc -- start approve-$(date +%s) with PAYLOAD_ENCRYPTION_KEYS ` +
-      `from .temporal/demo-payload-key, or: temporal workflow show --codec-endpoint ${stack.codecServerUrl} ` +
-      `--workflow-id <id>. Ctrl-C stops everything.`,
+    `Explore at ${stack.temporal.uiUrl}, or try: PAYLOAD_ENCRYPTION_KEYS=... npm run kyc -- start ` +
+      `approve-$(date +%s) with the demo's keys (${keysFrom}), or: temporal workflow show --codec-endpoint ` +
+      `${stack.codecServerUrl} --workflow-id <id>. Ctrl-C stops everything.`,
   );
 }
 

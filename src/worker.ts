@@ -130,7 +130,13 @@ async function main(env: Env = process.env): Promise<void> {
     shutdownGraceTime: '30 seconds',
   });
   logger.info(
-    { taskQueue: config.KYC_TASK_QUEUE, namespace: temporal.namespace, address: temporal.connectionOptions.address },
+    {
+      taskQueue: config.KYC_TASK_QUEUE,
+      namespace: temporal.namespace,
+      address: temporal.connectionOptions.address,
+      // Key ids only: whether payloads leave this process encrypted, and with which key first.
+      payloadEncryptionKeyIds: config.PAYLOAD_ENCRYPTION_KEYS?.map((key) => key.id) ?? 'off',
+    },
     'KYC worker started',
   );
   try {

@@ -6,11 +6,13 @@ Each payload is serialized whole and sealed as 12 bytes of nonce then ciphertext
 """
 
 import base64
+import binascii
 import dataclasses
 import os
 from typing import Iterable, List, Optional
 
 import temporalio.converter
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
@@ -21,6 +23,10 @@ KEY_ID = "encryption-key-id"
 
 class UnknownEncryptionKeyError(Exception):
     """A payload sealed with a key this process was not given."""
+
+
+class PayloadDecryptionError(Exception):
+    """An encrypted payload that does not decrypt: damaged, or sealed with other bytes under the same key id."""
 
 
 class EncryptionCodec(PayloadCodec):
@@ -55,7 +61,11 @@ class EncryptionCodec(PayloadCodec):
                 raise UnknownEncryptionKeyError(
                     f'payload encrypted with key "{key_id}", which PAYLOAD_ENCRYPTION_KEYS does not hold'
                 )
-            decoded.append(Payload.FromString(aead.decrypt(payload.data[:12], payload.data[12:], None)))
+            try:
+                plain = aead.decrypt(payload.data[:12], payload.data[12:], None)
+            except InvalidTag:
+                raise PayloadDecryptionError(f'payload encrypted with key "{key_id}" does not decrypt') from None
+            decoded.append(Payload.FromString(plain))
         return decoded
 
 
@@ -67,11 +77,14 @@ def data_converter_from_env() -> DataConverter:
     value: Optional[str] = os.environ.get("PAYLOAD_ENCRYPTION_KEYS")
     if not value:
         return converter
-    keys = []
+    keys: List[tuple[str, bytes]] = []
     for entry in value.split(","):
         key_id, _, material = entry.strip().partition(":")
-        key = base64.b64decode(material, validate=True)
-        if not key_id or len(key) != 32:
-            raise SystemExit("PAYLOAD_ENCRYPTION_KEYS: each entry must be <key id>:<base64 of 32 bytes>")
+        try:
+            key = base64.b64decode(material, validate=True)
+        except binascii.Error:
+            key = b""
+        if not key_id or len(key) != 32 or key_id in dict(keys):
+            raise SystemExit("PAYLOAD_ENCRYPTION_KEYS: each entry must be <key id>:<base64 of 32 bytes>, ids unique")
         keys.append((key_id, key))
     return dataclasses.replace(converter, payload_codec=EncryptionCodec(keys))

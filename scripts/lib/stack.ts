@@ -5,8 +5,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { encryptionKeysSchema } from '../../src/codec/data-converter.js';
 import type { EncryptionKey } from '../../src/codec/encryption-codec.js';
+import { parseEnv, temporalEnvSchema } from '../../src/config.js';
 import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
 import { type DevServerOptions, startDevServer, stopChild } from './dev-server.js';
@@ -82,8 +82,13 @@ export interface Stack {
 /** Starts every part and resolves when each one answers; on any failure, stops what it started. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { ports } = options;
-  const encryptionKeys =
-    options.encryptionKeys === undefined ? undefined : encryptionKeysSchema.parse(options.encryptionKeys);
+  // One line naming the variable for a bad key, as every process of the stack would say it.
+  const { PAYLOAD_ENCRYPTION_KEYS: encryptionKeys } = parseEnv(
+    temporalEnvSchema.pick({ PAYLOAD_ENCRYPTION_KEYS: true }),
+    {
+      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys,
+    },
+  );
   const codecServerPort = encryptionKeys ? ports.codecServer : undefined;
   const codecServerUrl = codecServerPort === undefined ? undefined : origin(codecServerPort);
   await assertPortFree(ports.sandbox, 'Sandbox (SANDBOX_PORT)');
@@ -133,8 +138,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SANDBOX_CALLBACK_URL: webhookUrl,
       XGATEWAY_BASE_URL: sandboxUrl,
       WEBHOOK_PORT: String(ports.webhook),
-      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys ?? '',
       ...options.env,
+      // After `options.env`: the keys the children use are the ones `stack.encryptionKeys` reports.
+      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys ?? '',
     };
     if (codecServerPort !== undefined) {
       const ui = ports.temporalUi ?? 8233;

@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import cors from '@fastify/cors';
 import type { Payload } from '@temporalio/common';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { createLogger } from '../logging.js';
@@ -71,17 +71,20 @@ export async function createCodecServer(options: CodecServerOptions): Promise<Fa
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
   app.get('/healthz', async () => ({ ok: true }));
 
+  // Checked when the request arrives, before its body is read: a caller without the token learns nothing about the
+  // schema and cannot make the server parse megabytes. Preflights carry no credentials and pass.
   const expectedToken = options.token === undefined ? undefined : digest(options.token);
-  const authorized = (request: FastifyRequest) => {
-    if (!expectedToken) return true;
+  app.addHook('onRequest', async (request, reply) => {
+    if (!expectedToken || request.method === 'OPTIONS' || request.url === '/healthz') return;
     const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
     // Equal-length digests compared in constant time: the answer's timing says nothing about the token.
-    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expectedToken);
-  };
+    if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), expectedToken)) {
+      return reply.code(401).send({ error: 'missing or wrong bearer token' });
+    }
+  });
 
   for (const direction of ['encode', 'decode'] as const) {
     app.post(`/${direction}`, async (request, reply) => {
-      if (!authorized(request)) return reply.code(401).send({ error: 'missing or wrong bearer token' });
       const body = payloadsBodySchema.safeParse(request.body);
       if (!body.success) return refuse(reply, firstIssue(body.error, 'body'));
       try {

@@ -51,7 +51,11 @@ async function main(): Promise<void> {
     }
     logger.info({ url: `http://${config.metricsHost}:${metricsServer.port}/metrics` }, 'metrics listening');
   }
-  logger.info({ taskQueue: config.taskQueue, namespace: temporal.namespace, temporal: address }, 'receiver ready');
+  const payloadEncryptionKeyIds = config.encryptionKeys?.map((key) => key.id) ?? 'off';
+  logger.info(
+    { taskQueue: config.taskQueue, namespace: temporal.namespace, temporal: address, payloadEncryptionKeyIds },
+    'receiver ready',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
