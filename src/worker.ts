@@ -3,7 +3,13 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 
-import { makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerDeploymentOptions,
+} from '@temporalio/worker';
 import { z } from 'zod';
 
 import { createActivities } from './activities/index.js';
@@ -54,6 +60,9 @@ export const workerEnvSchema = temporalEnvSchema.extend({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+  /** Worker Versioning: both or neither (docs/operations.md, "Changing the workflow"). */
+  WORKER_DEPLOYMENT_NAME: z.string().min(1).optional(),
+  WORKER_BUILD_ID: z.string().min(1).optional(),
   LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
@@ -84,7 +93,27 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (env.NODE_ENV === 'production' && !env.XGATEWAY_BASE_URL) {
     throw new ConfigError('Invalid configuration: XGATEWAY_BASE_URL: required when NODE_ENV=production');
   }
+  if ((config.WORKER_DEPLOYMENT_NAME === undefined) !== (config.WORKER_BUILD_ID === undefined)) {
+    const missing = config.WORKER_BUILD_ID === undefined ? 'WORKER_BUILD_ID' : 'WORKER_DEPLOYMENT_NAME';
+    throw new ConfigError(
+      `Invalid configuration: ${missing}: required with the other of WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID`,
+    );
+  }
   return config;
+}
+
+/**
+ * Worker Versioning, when a deployment name and build id are given. Verifications default to AUTO_UPGRADE: one can
+ * stay open 14 days, and pinned runs would hold every build's workers in service until their last run ends, with no
+ * way for a fix to reach them. An upgraded run replays its history on the new build, which CI proves for every
+ * released history (test/replay.test.ts); a change that cannot replay goes behind patched().
+ */
+export function workerDeploymentOptions(
+  config: Pick<WorkerConfig, 'WORKER_DEPLOYMENT_NAME' | 'WORKER_BUILD_ID'>,
+): WorkerDeploymentOptions | undefined {
+  const { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_BUILD_ID: buildId } = config;
+  if (deploymentName === undefined || buildId === undefined) return undefined;
+  return { useWorkerVersioning: true, version: { deploymentName, buildId }, defaultVersioningBehavior: 'AUTO_UPGRADE' };
 }
 
 async function main(env: Env = process.env): Promise<void> {
@@ -127,6 +156,7 @@ async function main(env: Env = process.env): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    workerDeploymentOptions: workerDeploymentOptions(config),
     shutdownGraceTime: '30 seconds',
   });
   logger.info(
@@ -136,6 +166,7 @@ async function main(env: Env = process.env): Promise<void> {
       address: temporal.connectionOptions.address,
       // Key ids only: whether payloads leave this process encrypted, and with which key first.
       payloadEncryptionKeyIds: config.PAYLOAD_ENCRYPTION_KEYS?.map((key) => key.id) ?? 'off',
+      deployment: workerDeploymentOptions(config)?.version ?? 'unversioned',
     },
     'KYC worker started',
   );

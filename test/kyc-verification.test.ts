@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
 
-import { ensureTemporalCli } from '../scripts/setup.mjs';
 import {
   kycCallbackSignal,
   kycStatusSearchAttribute,
@@ -35,22 +29,12 @@ import {
   type KycStack,
   waitForPhase,
 } from './helpers/kyc.js';
-import { testAddress } from './helpers/temporal.js';
 
 const EventType = proto.api.enums.v1.EventType;
 
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
-
-/** `RECORD_HISTORIES=1 npm test` refreshes the committed histories that test/replay.test.ts replays. */
-async function record(handle: WorkflowHandle, name: string): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
-  const args = ['workflow', 'show', '-w', handle.workflowId, '--address', testAddress(), '--output', 'json'];
-  const { stdout } = await promisify(execFile)(ensureTemporalCli(), args, { maxBuffer: 16 << 20 });
-  await writeFile(file, stdout);
-}
 
 /** The history as text with every payload decoded, so a leaked string would show. */
 /**
@@ -93,7 +77,6 @@ describe('kycVerificationWorkflow', () => {
       expect((await historyEvents(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).length).toBeGreaterThan(0);
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('FULL_USER');
-      await record(handle, 'approve-via-callback');
     });
   });
 
@@ -108,7 +91,6 @@ describe('kycVerificationWorkflow', () => {
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
       expect(await historyEvents(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
       expect(await checkStatusRuns(handle)).toBeGreaterThanOrEqual(1);
-      await record(handle, 'silent-fallback');
     });
   });
 
@@ -301,7 +283,6 @@ describe('kycVerificationWorkflow', () => {
         attempts: 2,
       });
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
-      await record(handle, 'soft-then-resubmit');
     });
   });
 

@@ -23,6 +23,7 @@ import {
 } from '../../src/shared/contract.js';
 import { createWebhookMetrics } from '../../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../../src/webhook/server.js';
+import { type WorkerConfig, workerDeploymentOptions } from '../../src/worker.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
 
@@ -38,6 +39,8 @@ export interface KycWorkerOptions {
   taskQueue?: string;
   /** The worker's PAYLOAD_ENCRYPTION_KEYS, e.g. after a rotation; by default the stack's. */
   encryptionKeys?: EncryptionKey[];
+  /** WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID: a versioned worker, as the production worker makes it. */
+  deployment?: Pick<WorkerConfig, 'WORKER_DEPLOYMENT_NAME' | 'WORKER_BUILD_ID'>;
 }
 
 export interface KycHelpers {
@@ -57,6 +60,8 @@ export interface KycStack {
   keys: { apiKey: string; secretKey: string };
   /** The real receiver's `POST /callbacks/kyc`, where the sandbox sends its callbacks. */
   receiverUrl: string;
+  /** Where the receiver starts unmatched-callback records; no worker polls it unless a test runs one. */
+  unmatchedTaskQueue: string;
   /**
    * One test's helpers, in the shape of sdk-typescript's `helpers(t)`: a task queue of its own, a worker factory
    * (the real activities against the sandbox) and `start`. Nothing runs until they are called.
@@ -88,7 +93,8 @@ export async function createKycStack(
       })
     : temporal.client;
   const keys = { apiKey: `api-${randomUUID()}`, secretKey: `secret-${randomUUID()}` };
-  const receiver = await startReceiver(client, keys.secretKey);
+  const unmatchedTaskQueue = uniqueTaskQueue('unmatched');
+  const receiver = await startReceiver(client, keys.secretKey, unmatchedTaskQueue);
   const sandbox = createSandbox({
     processingDelayMs: 300,
     callbackRetryBaseMs: 50,
@@ -106,6 +112,7 @@ export async function createKycStack(
     bundle,
     keys,
     receiverUrl: receiver.url,
+    unmatchedTaskQueue,
     helpers(workerOptions = {}) {
       const { apiKey = keys.apiKey, postTimeoutMs = 60_000, baseUrl = sandbox.url } = workerOptions;
       const taskQueue = workerOptions.taskQueue ?? uniqueTaskQueue('kyc');
@@ -119,6 +126,7 @@ export async function createKycStack(
             taskQueue,
             workflowBundle: bundle,
             dataConverter: await createDataConverter(encryptionKeys),
+            workerDeploymentOptions: workerOptions.deployment && workerDeploymentOptions(workerOptions.deployment),
             activities: createActivities({
               xgateway: createXGatewayClient({ baseUrl, apiKey, postTimeoutMs, getTimeoutMs: 5_000 }),
               heartbeatIntervalMs: 200,
@@ -144,10 +152,14 @@ export async function createKycStack(
 }
 
 /** The production receiver on a free port, quiet. */
-async function startReceiver(client: Client, secretKey: string): Promise<{ app: FastifyInstance; url: string }> {
+async function startReceiver(
+  client: Client,
+  secretKey: string,
+  taskQueue: string,
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = await createWebhookServer({
     client,
-    taskQueue: uniqueTaskQueue('unmatched'),
+    taskQueue,
     secretKeys: [secretKey],
     metrics: createWebhookMetrics(),
     logger: createLogger('kyc-webhook', { level: 'silent' }),

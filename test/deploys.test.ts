@@ -1,0 +1,178 @@
+// Deploys that never break a running verification: two builds side by side under Worker Versioning, a worker that
+// lets its in-flight POST finish on SIGTERM, and a receiver that answers the callbacks it has before it exits.
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+
+import { freePort } from '../scripts/lib/ports.js';
+import { type Stack, startStack } from '../scripts/lib/stack.js';
+import { startKycVerification } from '../src/client.js';
+import { resubmitUpdate } from '../src/shared/contract.js';
+import { signedCallback } from './fixtures/callbacks.js';
+import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
+import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, waitForPhase } from './helpers/kyc.js';
+import { connectTestTemporal, type TemporalTestContext, testAddress, uniqueTaskQueue } from './helpers/temporal.js';
+
+const AUTO_UPGRADE = proto.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE;
+
+/** The build a run's last workflow task ran on, and its versioning behaviour, as the server records them. */
+async function versioning(handle: WorkflowHandle) {
+  const info = (await handle.describe()).raw.workflowExecutionInfo?.versioningInfo;
+  return { buildId: info?.deploymentVersion?.buildId, behavior: info?.behavior };
+}
+
+/** Makes `buildId` the deployment's current version, once its workers have registered it by polling. */
+async function setCurrent(client: Client, deploymentName: string, buildId: string): Promise<void> {
+  await eventually(async () => {
+    await client.workflowService.setWorkerDeploymentCurrentVersion({
+      namespace: 'default',
+      deploymentName,
+      buildId,
+      identity: 'deploys.test',
+    });
+    return true;
+  }, `${deploymentName} ${buildId} as the current version`);
+}
+
+describe('Worker Versioning', () => {
+  let stack: KycStack;
+  beforeAll(async () => void (stack = await createKycStack()));
+  afterAll(async () => stack.close());
+
+  it('serves two builds side by side; an open verification moves to the new build when it is made current', async () => {
+    const deploymentName = `kyc-${randomUUID()}`;
+    const taskQueue = uniqueTaskQueue('versioned');
+    const build = (buildId: string) =>
+      stack.helpers({ taskQueue, deployment: { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_BUILD_ID: buildId } });
+    const [one, two] = [build('build-1'), build('build-2')];
+    const waiting = newCustomerId('versioned-soft');
+    const later = newCustomerId('versioned-later');
+    stack.sandbox.scriptCustomer(waiting, softThenVerified());
+    stack.sandbox.scriptCustomer(later, approving());
+
+    const [workerOne, workerTwo] = [await one.createWorker(), await two.createWorker()];
+    await workerOne.runUntil(
+      workerTwo.runUntil(async () => {
+        await setCurrent(stack.client, deploymentName, 'build-1');
+        const open = await one.start({ customerId: waiting, timing: CALLBACK_ONLY });
+        await waitForPhase(open, 'AWAITING_RESUBMISSION');
+        expect(await versioning(open)).toEqual({ buildId: 'build-1', behavior: AUTO_UPGRADE });
+
+        // The deploy: build 2 becomes current while build 1 still runs.
+        await setCurrent(stack.client, deploymentName, 'build-2');
+        const fresh = await two.start({ customerId: later, timing: CALLBACK_ONLY });
+        expect(await fresh.result()).toMatchObject({ outcome: 'VERIFIED' });
+        expect((await versioning(fresh)).buildId).toBe('build-2');
+
+        // The run that started on build 1 finishes on build 2, replaying its history there.
+        await open.executeUpdate(resubmitUpdate);
+        expect(await open.result()).toMatchObject({ outcome: 'VERIFIED' });
+        expect((await versioning(open)).buildId).toBe('build-2');
+      }),
+    );
+  });
+});
+
+describe('graceful shutdown, process by process', () => {
+  let stack: Stack;
+  let temporal: TemporalTestContext;
+  const taskQueue = uniqueTaskQueue('deploys');
+  beforeAll(async () => {
+    temporal = await connectTestTemporal();
+    stack = await startStack({
+      ports: {
+        temporal: 0,
+        sandbox: await freePort(),
+        webhook: await freePort(),
+        webhookMetrics: await freePort(),
+        workerMetrics: [await freePort()],
+      },
+      temporalAddress: testAddress(),
+      logDir: await mkdtemp(join(tmpdir(), 'kyc-deploys-')),
+      taskQueue,
+      env: { SANDBOX_PROCESSING_DELAY_MS: '300', SANDBOX_CALLBACK_RETRY_BASE_MS: '100' },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await temporal?.close();
+  });
+
+  const sandbox = async (path: string, method = 'GET', body?: unknown) => {
+    const response = await fetch(`${stack.sandboxControlUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(response.ok).toBe(true);
+    return response.json() as Promise<{ requests: { method: string; accepted?: boolean }[] }>;
+  };
+  const exited = (service: { process: ChildProcess | undefined }) => {
+    const child = service.process;
+    if (!child) throw new Error('not running');
+    return new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  };
+
+  it('a worker stopped by SIGTERM during a slow POST lets it finish, so the next worker sends none', async () => {
+    const customerId = newCustomerId('sigterm-worker');
+    await sandbox(`/customers/${customerId}`, 'PUT', approving({ postDelayMs: 3000 }));
+    const handle = await startKycVerification(temporal.client, { customerId }, { taskQueue });
+    // The POST has reached the vendor, and its answer is 3 s away.
+    await eventually(async () => {
+      const { requests } = await sandbox(`/requests?customerId=${customerId}`);
+      return requests.some((r) => r.method === 'POST') ? true : undefined;
+    }, 'the POST at the sandbox');
+    const worker = stack.services.workers[0];
+    if (!worker) throw new Error('no worker');
+    const exit = exited(worker);
+    worker.process?.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    // The stopped worker reported the POST's answer itself before it exited.
+    const history = (await handle.fetchHistory()).events ?? [];
+    expect(history.some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+
+    await worker.start();
+    expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
+    const { requests } = await sandbox(`/requests?customerId=${customerId}`);
+    expect(requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  it('a receiver stopped by SIGTERM answers the callback it is reading, then exits', async () => {
+    const customerId = newCustomerId('sigterm-receiver');
+    const body = JSON.stringify(signedCallback(customerId, stack.keys.secretKey, { status: 'FULL_USER' }));
+    const { port } = new URL(stack.webhookUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    const answer = new Promise<string>((resolve, reject) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // Half a request: the receiver is in the middle of reading it when the signal comes.
+    socket.write(
+      `POST /callbacks/kyc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 20)}`,
+    );
+    const receiver = stack.services.receiver;
+    const exit = exited(receiver);
+    const logFile = join(stack.logDir, 'webhook.log');
+    receiver.process?.kill('SIGTERM');
+    await eventually(
+      async () => ((await readFile(logFile, 'utf8')).includes('"msg":"shutting down"') ? true : undefined),
+      'the receiver to start shutting down',
+    );
+    socket.write(body.slice(20));
+    expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await exit).toBe(0);
+    await receiver.start();
+  });
+});
