@@ -2,7 +2,7 @@
 // test/histories/<version>/ (the version in package.json). test/replay.test.ts replays every released set against the
 // current code, so a change that would break a verification still open at deploy time fails CI. A released set never
 // changes: bump the version before recording a new one.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -55,7 +55,11 @@ const scenarios: Record<string, Scenario> = {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(signedCallback(customerId, stack.keys.secretKey, { status: 'HARD_KYC_FAILED' })),
     });
-    const { workflowId } = (await response.json()) as { workflowId: string };
+    const answer = (await response.json()) as { outcome?: string; workflowId?: string };
+    if (!response.ok || answer.outcome !== 'unmatched' || !answer.workflowId) {
+      throw new Error(`the receiver did not record the callback: ${response.status} ${JSON.stringify(answer)}`);
+    }
+    const { workflowId } = answer;
     const handle = stack.client.workflow.getHandle(workflowId);
     await stack.withKycWorker(() => handle.result(), { taskQueue: stack.unmatchedTaskQueue });
     return { 'unmatched-callback': handle };
@@ -125,13 +129,16 @@ if (existsSync(dir)) {
   process.exit(1);
 }
 installQuietRuntime();
-mkdirSync(dir, { recursive: true });
+// Recorded aside, then renamed into place: a recording cut short never looks like a released set.
+const partial = join(root, 'test', 'histories', `.${version}.partial`);
+rmSync(partial, { recursive: true, force: true });
+mkdirSync(partial, { recursive: true });
 try {
   const write = async (name: string, runs: Record<string, WorkflowHandle>) => {
     for (const [file, handle] of Object.entries(runs)) {
       const fileName = `${file === 'handle' ? name : file}.json`;
       const json = JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2);
-      writeFileSync(join(dir, fileName), `${json}\n`);
+      writeFileSync(join(partial, fileName), `${json}\n`);
       console.log(`test/histories/${version}/${fileName}`);
     }
   };
@@ -141,8 +148,8 @@ try {
   await withStack({ 'limit.historyCount.suggestContinueAsNew': 40 }, async (stack) =>
     write('continue-as-new', await continueAsNew(stack)),
   );
+  renameSync(partial, dir);
 } catch (error) {
-  // Half a release is no release: nothing stays that the replay test would take for one.
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(partial, { recursive: true, force: true });
   throw error;
 }

