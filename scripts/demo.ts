@@ -44,17 +44,17 @@ const { values: flags } = parseArgs({
  * The demo encrypts every payload (docs/operations.md, "Encrypted histories"), with PAYLOAD_ENCRYPTION_KEYS when set,
  * else with a key it makes once and keeps beside the dev server's database, so that earlier runs stay readable.
  */
-const keysFrom = process.env.PAYLOAD_ENCRYPTION_KEYS ? 'PAYLOAD_ENCRYPTION_KEYS' : '.temporal/demo-payload-key';
-
-function demoEncryptionKeys(dbFile: string): string {
-  if (process.env.PAYLOAD_ENCRYPTION_KEYS) return process.env.PAYLOAD_ENCRYPTION_KEYS;
+function demoEncryptionKeys(dbFile: string): { keys: string; from: string } {
+  if (process.env.PAYLOAD_ENCRYPTION_KEYS)
+    return { keys: process.env.PAYLOAD_ENCRYPTION_KEYS, from: 'PAYLOAD_ENCRYPTION_KEYS' };
   const file = join(dirname(dbFile), 'demo-payload-key');
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `demo:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   }
-  return readFileSync(file, 'utf8').trim();
+  return { keys: readFileSync(file, 'utf8').trim(), from: file };
 }
+const encryption = demoEncryptionKeys(flags['db-file']);
 
 function port(flag: keyof typeof flags): number {
   const value = Number(flags[flag]);
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
         workerMetrics: [port('worker-metrics-port')],
         codecServer: port('codec-port'),
       },
-      encryptionKeys: demoEncryptionKeys(flags['db-file']),
+      encryptionKeys: encryption.keys,
       dbFile: flags['db-file'],
       logDir: flags['log-dir'],
       taskQueue: TASK_QUEUE,
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   if (flags.once) return shutdown(failed.length ? 1 : 0);
   console.log(
     `Explore at ${stack.temporal.uiUrl}, or try: PAYLOAD_ENCRYPTION_KEYS=... npm run kyc -- start ` +
-      `approve-$(date +%s) with the demo's keys (${keysFrom}), or: temporal workflow show --codec-endpoint ` +
+      `approve-$(date +%s) with the demo's keys (${encryption.from}), or: temporal workflow show --codec-endpoint ` +
       `${stack.codecServerUrl} --workflow-id <id>. Ctrl-C stops everything.`,
   );
 }

@@ -5,17 +5,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
 
 import { resubmitUpdate } from '../src/shared/contract.js';
 import { signedCallback } from '../test/fixtures/callbacks.js';
 import { approving, newCustomerId, rejecting, silent, softThenVerified } from '../test/fixtures/customers.js';
 import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, waitForPhase } from '../test/helpers/kyc.js';
-import { installQuietRuntime } from '../test/helpers/temporal.js';
-import { startDevServer } from './lib/dev-server.js';
-import { freePort } from './lib/ports.js';
 
 const root = join(import.meta.dirname, '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -108,19 +104,11 @@ async function run(
 
 /** A dev server of its own with the whole KYC stack on it, for `fn`. */
 async function withStack<T>(dynamicConfig: Record<string, number>, fn: (stack: KycStack) => Promise<T>): Promise<T> {
-  const server = await startDevServer({ port: await freePort(), dynamicConfig });
-  const connection = await Connection.connect({ address: server.address });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const stack = await createKycStack({
-    temporal: { client: new Client({ connection }), nativeConnection, close: async () => undefined },
-  });
+  const stack = await createKycStack({ devServer: { dynamicConfig } });
   try {
     return await fn(stack);
   } finally {
     await stack.close();
-    await nativeConnection.close();
-    await connection.close();
-    await server.stop();
   }
 }
 
@@ -128,7 +116,6 @@ if (existsSync(dir)) {
   console.error(`test/histories/${version} exists, and a released set never changes: bump "version" in package.json`);
   process.exit(1);
 }
-installQuietRuntime();
 // Recorded aside, then renamed into place: a recording cut short never looks like a released set.
 const partial = join(root, 'test', 'histories', `.${version}.partial`);
 rmSync(partial, { recursive: true, force: true });

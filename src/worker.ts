@@ -13,7 +13,7 @@ import {
 import { z } from 'zod';
 
 import { createActivities } from './activities/index.js';
-import { createDataConverter } from './codec/data-converter.js';
+import { createDataConverter, encryptionKeyIds } from './codec/data-converter.js';
 import {
   ConfigError,
   type Env,
@@ -165,7 +165,7 @@ async function main(env: Env = process.env): Promise<void> {
       namespace: temporal.namespace,
       address: temporal.connectionOptions.address,
       // Key ids only: whether payloads leave this process encrypted, and with which key first.
-      payloadEncryptionKeyIds: config.PAYLOAD_ENCRYPTION_KEYS?.map((key) => key.id) ?? 'off',
+      payloadEncryptionKeyIds: encryptionKeyIds(config.PAYLOAD_ENCRYPTION_KEYS),
       deployment: workerDeploymentOptions(config)?.version ?? 'unversioned',
     },
     'KYC worker started',

@@ -4,37 +4,19 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 
-import { type DevServer, startDevServer } from '../scripts/lib/dev-server.js';
-import { freePort } from '../scripts/lib/ports.js';
 import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { kycCallbackSignal, statusQuery, verificationWorkflowId } from '../src/shared/contract.js';
 import { createKycStack, eventually, type KycStack } from './helpers/kyc.js';
 
-let server: DevServer;
 let stack: KycStack;
-let connection: Connection;
-let nativeConnection: NativeConnection;
 
 beforeAll(async () => {
-  server = await startDevServer({
-    port: await freePort(),
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
-  });
-  connection = await Connection.connect({ address: server.address });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection });
-  stack = await createKycStack({ temporal: { client, nativeConnection, close: async () => undefined } });
+  stack = await createKycStack({ devServer: { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } } });
 });
 
-afterAll(async () => {
-  await stack.close();
-  await nativeConnection.close();
-  await connection.close();
-  await server.stop();
-});
+afterAll(async () => stack.close());
 
 describe('continue-as-new', () => {
   it('hands a long run over to a new one that keeps its state, its deadline and its single POST', async () => {
@@ -76,7 +58,7 @@ describe('continue-as-new', () => {
         '--name',
         'status',
         '--address',
-        server.address,
+        String(stack.temporal.address),
         '--output',
         'json',
       ]);

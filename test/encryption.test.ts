@@ -3,7 +3,6 @@
 // open runs, and the codec server lets the UI and the CLI decrypt.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -27,11 +26,19 @@ import { createCodecServer } from '../src/codec/server.js';
 import { resubmitUpdate } from '../src/shared/contract.js';
 import { loadWorkerConfig } from '../src/worker.js';
 import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
-import { createKycStack, eventually, historyEvents, type KycStack, waitForPhase } from './helpers/kyc.js';
+import {
+  createKycStack,
+  eventually,
+  historyEvents,
+  historyTexts,
+  type KycStack,
+  waitForPhase,
+  walkHistory,
+} from './helpers/kyc.js';
+import { runEntry } from './helpers/processes.js';
 import { testAddress } from './helpers/temporal.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const EventType = proto.api.enums.v1.EventType;
 const newKey = (id: string): EncryptionKey => ({ id, bytes: new Uint8Array(randomBytes(32)) });
 /** A decoded payload as plain Uint8Arrays, so it compares equal to one made here. */
@@ -56,42 +63,6 @@ const VENDOR_TEXT = [
 ];
 
 const utf8 = (bytes: Uint8Array | null | undefined) => new TextDecoder().decode(bytes ?? new Uint8Array());
-
-/** Visits every payload and every string in a history (or anything else), except search attributes. */
-async function walk(
-  value: unknown,
-  visitors: { payload?: (payload: Payload) => Promise<void>; text?: (text: string) => void },
-): Promise<void> {
-  const visit = async (node: unknown, key = ''): Promise<void> => {
-    if (key === 'searchAttributes' || node === null || node === undefined) return;
-    if (typeof node === 'string') visitors.text?.(node);
-    else if (node instanceof Uint8Array) visitors.text?.(Buffer.from(node).toString('latin1'));
-    else if (Array.isArray(node)) for (const item of node) await visit(item);
-    else if (typeof node === 'object') {
-      const payload = node as Payload;
-      if (visitors.payload && payload.data instanceof Uint8Array && payload.metadata) return visitors.payload(payload);
-      for (const [name, child] of Object.entries(node)) await visit(child, name);
-    }
-  };
-  await visit(value);
-}
-
-/**
- * Every string in `value`, and every byte string read as text, except search attributes, which stay plain by design
- * (KycStatus, KycCustomerId). With `codec`, payloads are decrypted first, so the same scan shows what was hidden.
- */
-async function textIn(value: unknown, codec?: EncryptionCodec): Promise<string[]> {
-  const found: string[] = [];
-  const text = (t: string) => void found.push(t);
-  await walk(value, {
-    text,
-    payload: async (payload) => {
-      const [decoded] = codec ? await codec.decode([payload]) : [payload];
-      await walk({ ...decoded?.metadata, data: decoded?.data }, { text });
-    },
-  });
-  return found;
-}
 
 const leaks = (texts: string[]) => VENDOR_TEXT.filter((text) => texts.some((found) => found.includes(text)));
 
@@ -171,20 +142,7 @@ describe('PAYLOAD_ENCRYPTION_KEYS', () => {
     ['the receiver', 'src/webhook/main.ts', { XGATEWAY_SECRET_KEY: 's' }],
     ['the codec server', 'src/codec/main.ts', {}],
   ])('%s stops with one line naming it when a key is malformed', async (_who, entry, env) => {
-    const failure = await run(process.execPath, ['--import', 'tsx', entry], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        TEMPORAL_ADDRESS: '127.0.0.1:1',
-        METRICS_PORT: '0',
-        ...env,
-        PAYLOAD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=',
-      },
-      timeout: 30_000,
-    }).then(
-      () => ({ code: 0, stderr: '' }),
-      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
-    );
+    const failure = await runEntry(entry, { ...env, PAYLOAD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' });
     expect(failure.code).toBe(1);
     expect(failure.stderr.trim().split('\n')).toEqual([
       'Invalid configuration: PAYLOAD_ENCRYPTION_KEYS: key "k1" is not the base64 of 32 bytes (make one with: openssl rand -base64 32)',
@@ -220,8 +178,8 @@ describe('encrypted verifications on the dev server', () => {
       const histories = [await soft.fetchHistory(), await failing.fetchHistory()];
       // The check can fail: decrypted, the same histories hold every one of these words.
       const codec = await EncryptionCodec.create([key]);
-      expect(leaks(await textIn(histories, codec))).toEqual(VENDOR_TEXT);
-      expect(leaks(await textIn(histories))).toEqual([]);
+      expect(leaks(await historyTexts(histories, codec))).toEqual(VENDOR_TEXT);
+      expect(leaks(await historyTexts(histories))).toEqual([]);
       // The plain exception, by design: the confirmed status as the KycStatus search attribute.
       const upserts = await historyEvents(soft, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
       const published = upserts.map((event) =>
@@ -260,7 +218,7 @@ describe('encrypted verifications on the dev server', () => {
     expect(result).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
 
     const keyIds = new Set<string>();
-    await walk(await handle.fetchHistory(), {
+    await walkHistory(await handle.fetchHistory(), {
       payload: async ({ metadata }) =>
         void (metadata?.[KEY_ID_METADATA] && keyIds.add(utf8(metadata[KEY_ID_METADATA]))),
     });

@@ -1,8 +1,5 @@
 // The receiver against a sender who holds one valid hash: what such a sender can do stays small, bounded and visible.
 // Real receiver, real dev server, real sandbox answering the unmatched-callback workflow's status reads.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -16,6 +13,7 @@ import { createWebhookMetrics, type WebhookMetrics } from '../src/webhook/metric
 import { CALLBACK_PATH, createWebhookServer, type WebhookServerOptions } from '../src/webhook/server.js';
 import { type CallbackBody, signedCallback } from './fixtures/callbacks.js';
 import { eventually } from './helpers/kyc.js';
+import { runEntry } from './helpers/processes.js';
 import type { TemporalTestContext } from './helpers/temporal.js';
 import { type ReceiverWorld, startReceiverWorld } from './helpers/webhook.js';
 import { callbackRecorderWorkflow } from './workflows/webhook-workflows.js';
@@ -216,24 +214,13 @@ describe('per-customer rate limit', () => {
 });
 
 describe('no built-in secrets', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const run = (entry: string, env: Record<string, string>) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', entry], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', TEMPORAL_ADDRESS: '127.0.0.1:1', METRICS_PORT: '0', ...env },
-      timeout: 30_000,
-    }).then(
-      () => ({ code: 0, stderr: '' }),
-      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
-    );
-
   it.each([
     ['the receiver', 'src/webhook/main.ts', 'XGATEWAY_SECRET_KEY', {}],
     ['the receiver in production', 'src/webhook/main.ts', 'XGATEWAY_SECRET_KEY', { NODE_ENV: 'production' }],
     ['the worker', 'src/worker.ts', 'XGATEWAY_API_KEY', {}],
     ['the worker in production', 'src/worker.ts', 'XGATEWAY_API_KEY', { NODE_ENV: 'production' }],
   ])('%s refuses to start without %s, with one line naming it', async (_who, entry, variable, env) => {
-    const { code, stderr } = await run(entry, env);
+    const { code, stderr } = await runEntry(entry, env);
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([
       expect.stringMatching(new RegExp(`^Invalid configuration: ${variable}: `)),

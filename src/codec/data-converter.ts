@@ -45,7 +45,13 @@ export const encryptionKeysSchema = z.string().transform((value, ctx): Encryptio
 
 function isBase64Of32Bytes(text: string): boolean {
   // Buffer skips characters that are not base64; re-encoding catches them, and any length other than 32 bytes.
-  return Buffer.from(text, 'base64').toString('base64') === text && Buffer.from(text, 'base64').length === 32;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === 32 && bytes.toString('base64') === text;
+}
+
+/** For start-up logs: the key ids in order (the first encrypts), or `off`; never key material. */
+export function encryptionKeyIds(keys: readonly EncryptionKey[] | undefined): string[] | 'off' {
+  return keys?.map((key) => key.id) ?? 'off';
 }
 
 /** Encrypting when `keys` are given; failures always carry their message in encoded attributes. */

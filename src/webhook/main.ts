@@ -1,7 +1,7 @@
 // `npm run webhook`: the KYC callback receiver process, with its metrics listener.
 import { Client, Connection } from '@temporalio/client';
 
-import { createDataConverter } from '../codec/data-converter.js';
+import { createDataConverter, encryptionKeyIds } from '../codec/data-converter.js';
 import { runMain, temporalConnectionFromEnv } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     }
     logger.info({ url: `http://${config.metricsHost}:${metricsServer.port}/metrics` }, 'metrics listening');
   }
-  const payloadEncryptionKeyIds = config.encryptionKeys?.map((key) => key.id) ?? 'off';
+  const payloadEncryptionKeyIds = encryptionKeyIds(config.encryptionKeys);
   logger.info(
     { taskQueue: config.taskQueue, namespace: temporal.namespace, temporal: address, payloadEncryptionKeyIds },
     'receiver ready',

@@ -3,16 +3,19 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import type { temporal as proto } from '@temporalio/proto';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
 import { localActivityType } from '../../bench/figures/cost.js';
+import { type DevServerOptions, startDevServer } from '../../scripts/lib/dev-server.js';
+import { freePort } from '../../scripts/lib/ports.js';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
 import { createDataConverter, failureConverterPath } from '../../src/codec/data-converter.js';
-import type { EncryptionKey } from '../../src/codec/encryption-codec.js';
+import type { EncryptionCodec, EncryptionKey } from '../../src/codec/encryption-codec.js';
 import { createLogger } from '../../src/logging.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import {
@@ -25,7 +28,7 @@ import { createWebhookMetrics } from '../../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../../src/webhook/server.js';
 import { type WorkerConfig, workerDeploymentOptions } from '../../src/worker.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
-import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
+import { connectTestTemporal, installQuietRuntime, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
@@ -51,7 +54,7 @@ export interface KycHelpers {
 }
 
 export interface KycStack {
-  temporal: Pick<TemporalTestContext, 'client' | 'nativeConnection'>;
+  temporal: Pick<TemporalTestContext, 'address' | 'client' | 'nativeConnection'>;
   /** Encrypts with the stack's keys, if it has any; so does the receiver. */
   client: Client;
   sandbox: Sandbox;
@@ -78,14 +81,22 @@ export interface KycStack {
   close(): Promise<void>;
 }
 
+export interface KycStackOptions {
+  /** Build on this Temporal, which the caller closes. */
+  temporal?: TemporalTestContext;
+  /** Start a dev server of the stack's own with this dynamic config, stopped by `close()`. */
+  devServer?: Pick<DevServerOptions, 'dynamicConfig'>;
+  encryptionKeys?: EncryptionKey[];
+}
+
 /**
- * Builds the stack on the given Temporal (by default the run's dev server). The receiver records unmatched callbacks
- * on a task queue no worker polls: tests that need them run their own worker.
+ * Builds the stack on the given Temporal, or on a dev server of its own, by default on the run's dev server. The
+ * receiver records unmatched callbacks on a task queue no worker polls: tests that need them run their own worker.
  */
-export async function createKycStack(
-  options: { temporal?: TemporalTestContext; encryptionKeys?: EncryptionKey[] } = {},
-): Promise<KycStack> {
-  const temporal = options.temporal ?? (await connectTestTemporal());
+export async function createKycStack(options: KycStackOptions = {}): Promise<KycStack> {
+  const temporal =
+    options.temporal ??
+    (options.devServer ? await connectOwnDevServer(options.devServer) : await connectTestTemporal());
   const client = options.encryptionKeys
     ? new Client({
         connection: temporal.client.connection,
@@ -151,6 +162,24 @@ export async function createKycStack(
   return stack;
 }
 
+/** A dev server for one stack, and connections to it; closing them stops the server. */
+async function connectOwnDevServer(options: Pick<DevServerOptions, 'dynamicConfig'>): Promise<TemporalTestContext> {
+  installQuietRuntime();
+  const server = await startDevServer({ port: await freePort(), ...options });
+  const connection = await Connection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  return {
+    address: server.address,
+    client: new Client({ connection }),
+    nativeConnection,
+    close: async () => {
+      await nativeConnection.close();
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
+
 /** The production receiver on a free port, quiet. */
 async function startReceiver(
   client: Client,
@@ -194,6 +223,42 @@ export async function checkStatusRuns(handle: WorkflowHandle): Promise<number> {
   return events.filter(
     (e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ?? localActivityType(e)) === 'checkStatus',
   ).length;
+}
+
+/** Visits every payload and every string in a history (or anything else), except search attributes. */
+export async function walkHistory(
+  value: unknown,
+  visitors: { payload?: (payload: Payload) => Promise<void>; text?: (text: string) => void },
+): Promise<void> {
+  const visit = async (node: unknown, key = ''): Promise<void> => {
+    if (key === 'searchAttributes' || node === null || node === undefined) return;
+    if (typeof node === 'string') visitors.text?.(node);
+    else if (node instanceof Uint8Array) visitors.text?.(Buffer.from(node).toString('latin1'));
+    else if (Array.isArray(node)) for (const item of node) await visit(item);
+    else if (typeof node === 'object') {
+      const payload = node as Payload;
+      if (visitors.payload && payload.data instanceof Uint8Array && payload.metadata) return visitors.payload(payload);
+      for (const [name, child] of Object.entries(node)) await visit(child, name);
+    }
+  };
+  await visit(value);
+}
+
+/**
+ * Every string in `value`, and every byte string read as text, except search attributes, which stay plain by design
+ * (KycStatus, KycCustomerId). With `codec`, payloads are decrypted first, so the same scan shows what was hidden.
+ */
+export async function historyTexts(value: unknown, codec?: EncryptionCodec): Promise<string[]> {
+  const found: string[] = [];
+  const text = (t: string) => void found.push(t);
+  await walkHistory(value, {
+    text,
+    payload: async (payload) => {
+      const [decoded] = codec ? await codec.decode([payload]) : [payload];
+      await walkHistory({ ...decoded?.metadata, data: decoded?.data }, { text });
+    },
+  });
+  return found;
 }
 
 export const quietLogger = {

@@ -26,6 +26,8 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 }
 
 export interface TemporalTestContext {
+  /** The frontend's host:port, for the CLI; set when the context started or found the server. */
+  address?: string;
   client: Client;
   nativeConnection: NativeConnection;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function connectTestTemporal(): Promise<TemporalTestContext> {
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   return {
+    address,
     client: new Client({ connection }),
     nativeConnection,
     close: async () => {
