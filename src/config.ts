@@ -42,28 +42,56 @@ export interface TemporalConnectionConfig {
   namespace: string;
 }
 
+/** The first line of an error's message; errors from other realms (jest's vm) are not `instanceof Error`. */
+export function firstLine(error: unknown): string {
+  const message = typeof error === 'object' && error !== null && 'message' in error ? error.message : error;
+  return String(message).split('\n')[0] ?? '';
+}
+
+/** host, host:port or [ipv6]:port, as gRPC takes it: a URL or a typo would otherwise fail later and less clearly. */
+const TEMPORAL_ADDRESS_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::(\d{1,5}))?$/;
+const CLIENT_CERT = ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_DATA'] as const;
+const CLIENT_KEY = ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_DATA'] as const;
+
 /**
  * The Temporal connection in `@temporalio/envconfig`'s conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and the TOML config file. Defaults to a local dev server.
  */
 export function temporalConnectionFromEnv(env: Env): TemporalConnectionConfig {
+  const refuse = (variable: string, problem: string) =>
+    new ConfigError(`Invalid Temporal configuration: ${variable}: ${problem}`);
+  // envconfig drops half an mTLS pair without a word, and the server's refusal would not say why.
+  const given = (names: readonly string[]) => names.find((name) => env[name]);
+  const [cert, key] = [given(CLIENT_CERT), given(CLIENT_KEY)];
+  if (cert && !key) throw refuse(CLIENT_KEY[0], `required with ${cert} (or ${CLIENT_KEY[1]})`);
+  if (key && !cert) throw refuse(CLIENT_CERT[0], `required with ${key} (or ${CLIENT_CERT[1]})`);
+  let loaded;
   try {
     const overrideEnvVars = Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
-    const { connectionOptions, namespace } = loadClientConnectConfig({
-      overrideEnvVars,
-      profile: env.TEMPORAL_PROFILE,
-    });
-    return {
-      connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? '127.0.0.1:7233' },
-      namespace: namespace ?? 'default',
-    };
+    loaded = loadClientConnectConfig({ overrideEnvVars, profile: env.TEMPORAL_PROFILE });
   } catch (error) {
-    // envconfig's messages name the file or variable; keep only the first line, which holds no secret.
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ConfigError(`Invalid Temporal configuration (TEMPORAL_*): ${message}`);
+    // envconfig's messages name the file or variable; keep only the first line, which holds no secret. A file that
+    // cannot be read is named by the variable that holds its path.
+    const path = (error as { path?: unknown }).path;
+    const variable = Object.keys(env).find((name) => name.startsWith('TEMPORAL_') && path && env[name] === path);
+    if (variable) throw refuse(variable, firstLine(error));
+    throw new ConfigError(`Invalid Temporal configuration (TEMPORAL_*): ${firstLine(error)}`);
   }
+  const address = loaded.connectionOptions.address ?? '127.0.0.1:7233';
+  const form = TEMPORAL_ADDRESS_FORM.exec(address);
+  const port = Number(form?.[1] ?? 7233);
+  if (!form || port < 1 || port > 65535) {
+    // The value is not repeated: someone may have pasted a URL with credentials.
+    throw refuse(
+      'TEMPORAL_ADDRESS',
+      'expected host:port, e.g. 127.0.0.1:7233 or <namespace>.<account>.tmprl.cloud:7233',
+    );
+  }
+  const namespace = loaded.namespace ?? 'default';
+  if (namespace === '') throw refuse('TEMPORAL_NAMESPACE', 'must not be empty');
+  return { connectionOptions: { ...loaded.connectionOptions, address }, namespace };
 }
 
 /** Runs a process's main; a ConfigError is printed as one line and exits 1, without a stack trace. */

@@ -1,4 +1,5 @@
 // `npm run worker`: hosts the KYC workflows and activities.
+import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
@@ -17,6 +18,7 @@ import { createDataConverter, encryptionKeyIds } from './codec/data-converter.js
 import {
   ConfigError,
   type Env,
+  firstLine,
   logLevelSchema,
   parseEnv,
   portSchema,
@@ -116,27 +118,46 @@ export function workerDeploymentOptions(
   return { useWorkerVersioning: true, version: { deploymentName, buildId }, defaultVersioningBehavior: 'AUTO_UPGRADE' };
 }
 
+/** A start-up step that fails because of `what`'s variable stops the worker with one line, as a bad value does. */
+async function startStep<T>(what: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new ConfigError(`kyc-worker: ${what}: ${firstLine(error)}`);
+  }
+}
+
 async function main(env: Env = process.env): Promise<void> {
   const config = loadWorkerConfig(env);
   const temporal = temporalConnectionFromEnv(env);
+  const { address } = temporal.connectionOptions;
+  const bundlePath = config.WORKFLOW_BUNDLE_PATH;
+  if (bundlePath) await startStep(`WORKFLOW_BUNDLE_PATH: cannot read ${bundlePath}`, () => access(bundlePath));
   const logger = createLogger('kyc-worker', { level: config.LOG_LEVEL });
-  Runtime.install({
-    // SIGINT/SIGTERM: the worker stops polling, lets running tasks finish (up to the grace time), then exits.
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    logger: temporalLogger(logger),
-    telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      metrics: config.METRICS_PORT
-        ? { prometheus: { bindAddress: `${config.METRICS_HOST}:${config.METRICS_PORT}` } }
-        : undefined,
-    },
-  });
+  const metricsAddress = `${config.METRICS_HOST}:${config.METRICS_PORT}`;
+  await startStep(`METRICS_PORT: cannot serve metrics on ${metricsAddress}`, () =>
+    Runtime.install({
+      // SIGINT/SIGTERM: the worker stops polling, lets running tasks finish (up to the grace time), then exits.
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      logger: temporalLogger(logger),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+        metrics: config.METRICS_PORT ? { prometheus: { bindAddress: metricsAddress } } : undefined,
+      },
+    }),
+  );
   if (env.XGATEWAY_BASE_URL === undefined)
     logger.warn({ baseUrl: config.XGATEWAY_BASE_URL }, 'XGATEWAY_BASE_URL unset: using the local sandbox');
   const heapWarning = cacheHeapWarning(config.WORKER_MAX_CACHED_WORKFLOWS, getHeapStatistics().heap_size_limit);
   if (heapWarning) logger.warn(heapWarning);
 
-  const connection = await NativeConnection.connect(temporal.connectionOptions);
+  const connection = await startStep(`TEMPORAL_ADDRESS: cannot connect to Temporal at ${address}`, () =>
+    NativeConnection.connect(temporal.connectionOptions),
+  );
+  // Before the workflow bundle is built, which takes seconds: a namespace the server lacks would fail it only then.
+  await startStep(`TEMPORAL_NAMESPACE: namespace "${temporal.namespace}" at ${address}`, () =>
+    connection.workflowService.describeNamespace({ namespace: temporal.namespace }),
+  );
   const xgateway = createXGatewayClient({
     baseUrl: config.XGATEWAY_BASE_URL,
     apiKey: config.XGATEWAY_API_KEY,
@@ -163,7 +184,7 @@ async function main(env: Env = process.env): Promise<void> {
     {
       taskQueue: config.KYC_TASK_QUEUE,
       namespace: temporal.namespace,
-      address: temporal.connectionOptions.address,
+      address,
       // Key ids only: whether payloads leave this process encrypted, and with which key first.
       payloadEncryptionKeyIds: encryptionKeyIds(config.PAYLOAD_ENCRYPTION_KEYS),
       deployment: workerDeploymentOptions(config)?.version ?? 'unversioned',

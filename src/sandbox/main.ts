@@ -1,7 +1,7 @@
 // `npm run sandbox`: the fake XGateway on a fixed port, for the demo and for manual runs against the worker.
 import { z } from 'zod';
 
-import { ConfigError, type Env, parseEnv, portSchema, runMain, urlSchema } from '../config.js';
+import { ConfigError, type Env, firstLine, parseEnv, portSchema, runMain, urlSchema } from '../config.js';
 import { randomSandboxKeys, SANDBOX_CALLBACK_URL, SANDBOX_DEFAULT_PORT } from './defaults.js';
 import { createSandbox } from './sandbox.js';
 
@@ -38,10 +38,15 @@ async function main(env: Env): Promise<void> {
   try {
     await sandbox.start(config.SANDBOX_PORT, config.SANDBOX_HOST);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+    const { code } = error as { code?: unknown };
+    if (code === 'EADDRINUSE') {
       throw new ConfigError(`SANDBOX_PORT: port ${config.SANDBOX_PORT} on ${config.SANDBOX_HOST} is already in use`);
     }
-    throw error;
+    // A host that is not this machine's (or does not resolve), or a port it may not use.
+    const variable = code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'SANDBOX_HOST' : 'SANDBOX_PORT';
+    throw new ConfigError(
+      `${variable}: cannot listen on ${config.SANDBOX_HOST}:${config.SANDBOX_PORT}: ${firstLine(error)}`,
+    );
   }
   console.log(`XGateway sandbox: API ${sandbox.url}, control ${sandbox.controlUrl}`);
   console.log(`Callbacks go to ${config.SANDBOX_CALLBACK_URL}`);
