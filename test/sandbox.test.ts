@@ -367,6 +367,31 @@ describe('XGateway sandbox', () => {
     expect(await bad.json()).toMatchObject({ error: expect.stringContaining('randomFaults.faultRate') });
   });
 
+  it('answers scripted 400, 401 and 403 refusals with the documented bodies, and starts nothing', async () => {
+    await control('PUT', '/customers/c-refusals', { postFaults: ['400', '401', '403'], getFaults: ['401'] });
+    const answers: unknown[][] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const response = await verify('c-refusals');
+      answers.push([response.status, await response.json()]);
+    }
+    expect(answers).toEqual([
+      [400, { success: false, errors: [{ code: 'db_violation', message: expect.any(String) }] }],
+      [401, UNAUTHORIZED],
+      [403, { success: false, errors: [{ code: 'forbidden', message: expect.any(String) }] }],
+    ]);
+    const read = await readStatus('c-refusals');
+    expect([read.status, await read.json()]).toEqual([401, UNAUTHORIZED]);
+    expect((await requestLog('c-refusals')).requests.map((entry) => [entry.fault, entry.accepted ?? null])).toEqual([
+      ['400', false],
+      ['401', false],
+      ['403', false],
+      ['401', null],
+    ]);
+    expect(await statusOf('c-refusals')).toMatchObject({ status: 'PENDING_KYC_DATA', kycProcessingStatus: null });
+    // A refusal is an answer before acceptance: it cannot be scripted as the lost answer of an accepted POST.
+    expect((await control('PUT', '/customers/c-refusals', { postFaultsAfterAccept: ['400'] })).status).toBe(400);
+  });
+
   it('answers scripted 429 (with Retry-After) and 503 faults, and scripted GET faults', async () => {
     await control('PUT', '/customers/c-faults', {
       postFaults: ['429', '503'],
@@ -450,7 +475,9 @@ describe('XGateway sandbox', () => {
     expect(byStatus(callbacks).map((callback) => callback.status)).toEqual(['FULL_USER', 'KYC_PENDING']);
   });
 
-  it('keeps verifying a slow- customer whose client gave up on the POST', async () => {
+  it('keeps verifying a slow customer whose client gave up on the POST, and logs the disconnect at once', async () => {
+    // An answer held for an hour: the abort always comes first, and only the disconnect can end the exchange.
+    await control('PUT', '/customers/slow-1', { postDelayMs: 60 * 60_000 });
     const abort = new AbortController();
     const post = verify('slow-1', API_KEY, abort.signal);
     await waitFor(

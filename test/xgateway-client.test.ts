@@ -59,6 +59,19 @@ describe('XGateway client', () => {
     });
   });
 
+  it('names a 403 on the POST XGatewayUnauthorizedError: not retried, a forbidden key does not fix itself', async () => {
+    answer = (res) =>
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ success: false, errors: [{ code: 'forbidden', message: 'no' }] }));
+    await expect(clientFor(url).startKycVerification('c-1')).rejects.toMatchObject({
+      name: 'XGatewayUnauthorizedError',
+      retryable: false,
+      httpStatus: 403,
+      vendorCode: 'forbidden',
+    });
+  });
+
   it('keeps a Retry-After longer than any retry policy interval', async () => {
     answer = (res) => res.writeHead(429, { 'retry-after': '3600' }).end();
     await expect(clientFor(url).getKycStatus('c-1')).rejects.toMatchObject({ retryAfterMs: 3_600_000 });

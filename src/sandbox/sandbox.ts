@@ -92,6 +92,13 @@ const UNAUTHORIZED_BODY = {
   errors: [{ code: 'unauthorized', message: 'You do not have permission to access this resource.' }],
 };
 
+/** The documented bodies: AppErrorResponse for 400, AppAuthenticationErrorResponse's shape for 401 and 403. */
+const REFUSAL_BODIES = {
+  '400': errorBody('db_violation', 'KYC verification cannot start: a precondition of the request failed.'),
+  '401': UNAUTHORIZED_BODY,
+  '403': errorBody('forbidden', 'This API key may not use this resource.'),
+};
+
 /** Creates the sandbox; nothing listens until `start`. */
 export function createSandbox(options: SandboxOptions) {
   const apiKeyDigest = sha256(options.apiKey);
@@ -193,11 +200,43 @@ export function createSandbox(options: SandboxOptions) {
         return answer(reply, entry, 503, errorBody('service_unavailable', 'The service is temporarily unavailable.'));
       case '500':
         return answer(reply, entry, 500, errorBody('internal_server_error', 'Something went wrong on our side.'));
+      case '400':
+      case '401':
+      case '403':
+        // A refusal is the vendor's answer before it starts anything: a POST refused so is never accepted.
+        if (entry.method === 'POST') entry.accepted = false;
+        return answer(reply, entry, Number(fault), REFUSAL_BODIES[fault]);
       case 'junk':
         reply.type('application/json');
         return answer(reply, entry, 200, '{"success":true,"data":{"status":');
       case 'unknown-status':
         throw new Error('unknown-status is answered by the status route, which holds the data');
+    }
+  }
+
+  /**
+   * Holds an answer for `ms`, ending early with `disconnected` when the client hangs up (its socket closes) or
+   * `cancelled` when the sandbox resets or closes. Without the first, a client's cancel would show only once the
+   * delay was over.
+   */
+  async function hold(
+    ms: number,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    signal: AbortSignal,
+  ): Promise<'elapsed' | 'disconnected' | 'cancelled'> {
+    if (request.socket.destroyed) return 'disconnected';
+    const hungUp = new AbortController();
+    // Nothing has been answered yet, so the response's `close` means that the connection went away.
+    const onClose = () => hungUp.abort();
+    reply.raw.once('close', onClose);
+    try {
+      await sleep(ms, undefined, { signal: AbortSignal.any([signal, hungUp.signal]) });
+      return 'elapsed';
+    } catch {
+      return signal.aborted ? 'cancelled' : 'disconnected';
+    } finally {
+      reply.raw.off('close', onClose);
     }
   }
 
@@ -300,11 +339,9 @@ export function createSandbox(options: SandboxOptions) {
         customer.postFaultsAfterAccept.shift() ??
         (happens(customer, customer.randomFaults?.lostAnswerRate ?? 0) ? pickOne(customer, LOST_ANSWERS) : undefined);
       if (customer.postDelayMs > 0) {
-        try {
-          await sleep(customer.postDelayMs, undefined, { signal });
-        } catch {
-          return hangUp(request, reply, entry, 'cancelled');
-        }
+        const held = await hold(customer.postDelayMs, request, reply, signal);
+        if (held === 'cancelled') return hangUp(request, reply, entry, 'cancelled');
+        if (held === 'disconnected') return hangUp(request, reply, entry, 'client disconnected');
       }
       if (lostAnswer) return injectFault(lostAnswer, customer, request, reply, entry);
       if (request.socket.destroyed) return hangUp(request, reply, entry, 'client disconnected');

@@ -6,8 +6,15 @@ import { z } from 'zod';
 
 import { urlSchema } from '../config.js';
 
-/** Faults a POST or GET can be scripted to answer with; `reset` destroys the socket without answering. */
-export const FAULTS = ['500', 'reset', '429', '503'] as const;
+/** Faults that can also hide an accepted POST (its answer lost); `reset` destroys the socket without answering. */
+export const LOST_ANSWER_FAULTS = ['500', 'reset', '429', '503'] as const;
+/**
+ * The vendor's documented refusals, with its error bodies: `400` (db_violation), `401` (the key) and `403`
+ * (forbidden). A POST answered with one starts nothing.
+ */
+export const REFUSAL_FAULTS = ['400', '401', '403'] as const;
+/** Faults a POST or GET can be scripted to answer with. */
+export const FAULTS = [...LOST_ANSWER_FAULTS, ...REFUSAL_FAULTS] as const;
 /**
  * A GET may also answer `junk` (HTTP 200 with a body that is not JSON) or `unknown-status` (HTTP 200 with this
  * request's answer, but an undocumented status in place of the real one).
@@ -90,7 +97,7 @@ export const customerScriptSchema = z.strictObject({
   /** Consumed one per GET; `ok` answers that GET normally, so that a later one in the list is the faulty one. */
   getFaults: z.array(z.enum([...GET_FAULTS, 'ok'])).optional(),
   /** Consumed one per accepted POST: the verification starts, but the answer is this fault (a lost success). */
-  postFaultsAfterAccept: z.array(z.enum(FAULTS)).optional(),
+  postFaultsAfterAccept: z.array(z.enum(LOST_ANSWER_FAULTS)).optional(),
   /** Faults at random rates, for chaos runs; null turns them off. */
   randomFaults: randomFaultsSchema.nullable().optional(),
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
