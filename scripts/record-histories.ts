@@ -2,7 +2,8 @@
 // test/histories/<version>/ (the version in package.json). test/replay.test.ts replays every released set against the
 // current code, so a change that would break a verification still open at deploy time fails CI. A released set never
 // changes: bump the version before recording a new one.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { WorkflowHandle } from '@temporalio/client';
@@ -12,6 +13,7 @@ import { resubmitUpdate } from '../src/shared/contract.js';
 import { signedCallback } from '../test/fixtures/callbacks.js';
 import { approving, newCustomerId, rejecting, silent, softThenVerified } from '../test/fixtures/customers.js';
 import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, waitForPhase } from '../test/helpers/kyc.js';
+import { bundleWorkflows } from './bundle-workflows.js';
 
 const root = join(import.meta.dirname, '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -102,9 +104,14 @@ async function run(
   });
 }
 
-/** A dev server of its own with the whole KYC stack on it, for `fn`. */
+/** The production bundle (tests run theirs with shorter pauses between tries), made once. */
+const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-record-histories-'));
+process.once('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
+const bundle = bundleWorkflows(join(bundleDir, 'workflow-bundle.js'));
+
+/** A dev server of its own with the whole KYC stack on it, running the production bundle, for `fn`. */
 async function withStack<T>(dynamicConfig: Record<string, number>, fn: (stack: KycStack) => Promise<T>): Promise<T> {
-  const stack = await createKycStack({ devServer: { dynamicConfig } });
+  const stack = await createKycStack({ devServer: { dynamicConfig }, workflowBundle: { codePath: await bundle } });
   try {
     return await fn(stack);
   } finally {

@@ -1,11 +1,19 @@
-// One real Temporal dev server for the whole run, on free ports, so a demo on 7233 never interferes.
-// Plain ESM loading TypeScript through tsx: jest runs global setup outside its module transform.
+// One real Temporal dev server for the whole run, on free ports, so a demo on 7233 never interferes; and the run's
+// workflow bundles, built once. Plain ESM loading TypeScript through tsx: jest runs global setup outside its module
+// transform.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { tsImport } from 'tsx/esm/api';
 
 export default async function globalSetup() {
   const { freePort } = await tsImport('../scripts/lib/ports.ts', import.meta.url);
   const { startDevServer } = await tsImport('../scripts/lib/dev-server.ts', import.meta.url);
-  const server = await startDevServer({ port: await freePort() });
+  const { buildTestBundles } = await tsImport('./helpers/bundle.ts', import.meta.url);
+  const bundleDir = await mkdtemp(join(tmpdir(), 'kyc-test-bundles-'));
+  globalThis.__KYC_TEST_BUNDLE_DIR__ = bundleDir;
+  const [server] = await Promise.all([startDevServer({ port: await freePort() }), buildTestBundles(bundleDir)]);
   globalThis.__TEMPORAL_DEV_SERVER__ = server;
   // Test workers are forked after this and inherit the environment.
   process.env.TEMPORAL_TEST_ADDRESS = server.address;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
+import type { Worker } from '@temporalio/worker';
 
 import {
   kycCallbackSignal,
@@ -28,10 +29,14 @@ import {
   historyEvents,
   historyTexts,
   type KycStack,
+  vendorRequests,
   waitForPhase,
 } from './helpers/kyc.js';
 
 const EventType = proto.api.enums.v1.EventType;
+
+/** Vendor processing that never ends on its own: the test decides when the vendor answers. */
+const NEVER = 600_000;
 
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
@@ -52,9 +57,12 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('kycVerificationWorkflow', () => {
   it('completes VERIFIED through the callback signal, with one POST and one status check', async () => {
     const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving());
+    // The vendor decides only once the run waits: a decision that came first would show in the start's own reading.
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       const result: KycVerificationResult = await handle.result();
       expect(result).toMatchObject({ customerId, outcome: 'VERIFIED', status: 'FULL_USER', attempts: 1 });
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
@@ -67,35 +75,51 @@ describe('kycVerificationWorkflow', () => {
 
   it('falls back to status checks when no callback comes', async () => {
     const customerId = newCustomerId('silent');
-    stack.sandbox.scriptCustomer(customerId, silent());
+    stack.sandbox.scriptCustomer(customerId, silent({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({
         customerId,
         timing: { firstCheckAfter: '1s', maxCheckInterval: '2s', deadline: '1h' },
       });
+      // Timer-driven checks run as remote activities (a callback's check is a local one): two of them read
+      // KYC_PENDING before the vendor decides, so the run keeps checking on its own.
+      const timerChecks = async () =>
+        (await historyEvents(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).length >= 3 ? true : undefined;
+      await eventually(timerChecks, 'the start and two timer-driven checks');
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
       expect(await historyEvents(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(0);
-      expect(await checkStatusRuns(handle)).toBeGreaterThanOrEqual(1);
+      // Each check waited for its timer, and the waits grew: 1 s, then 2 s (maxCheckInterval).
+      const reads = vendorRequests(stack.sandbox, customerId, 'GET').map((r) => Date.parse(r.time));
+      const gaps = reads.slice(2).map((time, i) => time - reads[i + 1]!);
+      expect(gaps.length).toBeGreaterThanOrEqual(3);
+      expect(gaps[0]).toBeGreaterThanOrEqual(1_000);
+      expect(Math.min(...gaps.slice(1))).toBeGreaterThanOrEqual(2_000);
     });
   });
 
   it('does not let a forged callback decide the result', async () => {
     const customerId = newCustomerId('reject');
-    stack.sandbox.scriptCustomer(customerId, rejecting({ processingDelayMs: 600_000 }));
+    stack.sandbox.scriptCustomer(customerId, rejecting({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
+      // A label no callback carries: only a status read made after the forged claim can show it.
+      stack.sandbox.patchCustomer(customerId, { statusDataOverrides: { kycRejectLabel: 'READ_AFTER_CLAIM' } });
       // Right shape, false status: the workflow must check the status API and keep waiting.
       await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
-      await eventually(
-        async () => ((await checkStatusRuns(handle)) === 1 ? true : undefined),
-        'the check of the forged claim',
-      );
       const state = await eventually(async () => {
         const s = await handle.query(statusQuery);
-        return s.lastCheckAt && s.callbacksReceived >= 1 ? s : undefined;
-      }, 'the state after the check');
-      expect(state).toMatchObject({ phase: 'AWAITING_RESULT', status: 'KYC_PENDING' });
+        return s.kycRejectLabel === 'READ_AFTER_CLAIM' ? s : undefined;
+      }, 'the state after the check of the claim');
+      expect(state).toMatchObject({
+        phase: 'AWAITING_RESULT',
+        status: 'KYC_PENDING',
+        lastCallback: { status: 'FULL_USER' },
+      });
+      expect(await checkStatusRuns(handle)).toBe(1);
+      expect((await handle.describe()).typedSearchAttributes.get(kycStatusSearchAttribute)).not.toBe('FULL_USER');
+      stack.sandbox.patchCustomer(customerId, { statusDataOverrides: {} });
       stack.sandbox.setStatus(customerId, { status: 'HARD_KYC_FAILED', kycRejectLabel: 'FORGERY' });
       expect(await handle.result()).toMatchObject({
         outcome: 'REJECTED',
@@ -107,9 +131,12 @@ describe('kycVerificationWorkflow', () => {
 
   it.each(['duplicate', 'reorder'] as const)('is unaffected by %s callbacks', async (mode) => {
     const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving({ callbacks: { mode } }));
+    stack.sandbox.scriptCustomer(customerId, approving({ callbacks: { mode }, processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
+      await waitForPhase(handle, 'AWAITING_RESULT');
+      // Reorder sends this FULL_USER first, then the KYC_PENDING it held back since the POST.
+      stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
       // Stale KYC_PENDING claims never cost a status check; only the FULL_USER claim does.
@@ -273,7 +300,7 @@ describe('kycVerificationWorkflow', () => {
 
   it('rejects resubmit when the workflow is not awaiting it', async () => {
     const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
@@ -298,7 +325,7 @@ describe('kycVerificationWorkflow', () => {
 
   it('gives TIMED_OUT at the deadline', async () => {
     const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', deadline: '4s' } });
       expect(await handle.result()).toMatchObject({ outcome: 'TIMED_OUT', status: 'KYC_PENDING' });
@@ -323,13 +350,37 @@ describe('kycVerificationWorkflow', () => {
 
   it('starts idempotently: a second start gives the same run', async () => {
     const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: 600_000 }));
+    stack.sandbox.scriptCustomer(customerId, approving({ processingDelayMs: NEVER }));
     await stack.withKycWorker(async ({ start }) => {
       const first = await start({ customerId, timing: CALLBACK_ONLY });
       const second = await start({ customerId, timing: CALLBACK_ONLY });
       expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
       await first.cancel();
     });
+  });
+
+  it('never sends a POST for a customer already FULL_USER', async () => {
+    const customerId = newCustomerId('approve');
+    stack.sandbox.scriptCustomer(customerId, approving({ status: 'FULL_USER' }));
+    await stack.withKycWorker(async ({ start }) => {
+      expect(await (await start({ customerId })).result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
+      expect(stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+    });
+  });
+});
+
+describe('kycVerificationWorkflow with bad input', () => {
+  // One worker serves every case: each run fails in its first workflow task, and a worker per case only added its
+  // start and shutdown.
+  let badInput: { taskQueue: string; worker: Worker; running: Promise<void> };
+  beforeAll(async () => {
+    const { taskQueue, createWorker } = stack.helpers();
+    const worker = await createWorker();
+    badInput = { taskQueue, worker, running: worker.run() };
+  });
+  afterAll(async () => {
+    badInput.worker.shutdown();
+    await badInput.running;
   });
 
   it.each([
@@ -342,25 +393,14 @@ describe('kycVerificationWorkflow', () => {
     [{ customerId: 'x', timing: { firstCheckAfter: '5m', maxCheckInterval: '1m' } }, /timing\.maxCheckInterval/],
     [{ customerId: 'x', timing: { maxCheckInterval: '2m' } }, /timing\.maxCheckInterval: plans more than 2000/],
   ])('fails bad input %j with InvalidInputError naming the field', async (input, field) => {
-    await stack.withKycWorker(async ({ taskQueue }) => {
-      const handle = await stack.client.workflow.start('kycVerificationWorkflow', {
-        taskQueue,
-        workflowId: newCustomerId('bad-input'),
-        args: [input],
-      });
-      const failure = await failureOf(handle.result());
-      expect(failure.type).toBe('InvalidInputError');
-      expect(failure.message).toMatch(field);
+    const handle = await stack.client.workflow.start('kycVerificationWorkflow', {
+      taskQueue: badInput.taskQueue,
+      workflowId: newCustomerId('bad-input'),
+      args: [input],
     });
-  });
-
-  it('never sends a POST for a customer already FULL_USER', async () => {
-    const customerId = newCustomerId('approve');
-    stack.sandbox.scriptCustomer(customerId, approving({ status: 'FULL_USER' }));
-    await stack.withKycWorker(async ({ start }) => {
-      expect(await (await start({ customerId })).result()).toMatchObject({ outcome: 'VERIFIED', attempts: 1 });
-      expect(stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST')).toHaveLength(0);
-    });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('InvalidInputError');
+    expect(failure.message).toMatch(field);
   });
 });
 

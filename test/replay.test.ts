@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 
 import { failureConverterPath } from '../src/codec/data-converter.js';
-import { quietLogger, workflowsPath } from './helpers/kyc.js';
+import { testBundle } from './helpers/bundle.js';
+import { quietLogger } from './helpers/kyc.js';
 import { installQuietRuntime } from './helpers/temporal.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -48,13 +49,12 @@ async function releasedHistories(): Promise<Recorded[]> {
   return (await Promise.all((await releases()).map((v) => loadHistories(`${historiesDir}${v}/`)))).flat();
 }
 
-/** Replays `histories` on one bundle of `path`; returns each failure as `name: error name`. */
-async function replayFailures(path: string, histories: Recorded[]): Promise<string[]> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger });
+/** Replays `histories` on one bundle; returns each failure as `name: error name`. */
+async function replayFailures(workflowBundle: WorkflowBundleOption, histories: Recorded[]): Promise<string[]> {
   const byId = new Map(histories.map((h, index) => [`replay-${index}`, h.name]));
   const failures: string[] = [];
   const results = Worker.runReplayHistories(
-    { workflowBundle: { code } },
+    { workflowBundle },
     histories.map((h, index) => ({ workflowId: `replay-${index}`, history: h.history })),
   );
   for await (const result of results) {
@@ -87,14 +87,15 @@ describe('replay of every released history', () => {
   it('replays every released history, and every patch history, with the current workflow code', async () => {
     const histories = [...(await releasedHistories()), ...(await loadHistories(`${historiesDir}patches/`))];
     expect(histories.length).toBeGreaterThanOrEqual(15);
-    expect(await replayFailures(workflowsPath, histories)).toEqual([]);
+    expect(await replayFailures(testBundle('production'), histories)).toEqual([]);
   });
 
   it('fails every verification history on a deliberately incompatible change', async () => {
     const changed = fileURLToPath(new URL('./workflows/nondeterministic-kyc.ts', import.meta.url));
     const histories = (await releasedHistories()).filter((h) => h.workflowType === 'kycVerificationWorkflow');
     expect(histories.length).toBeGreaterThanOrEqual(11);
-    expect(await replayFailures(changed, histories)).toEqual(
+    const { code } = await bundleWorkflowCode({ workflowsPath: changed, failureConverterPath, logger: quietLogger });
+    expect(await replayFailures({ code }, histories)).toEqual(
       histories.map((h) => `${h.name}: DeterminismViolationError`).sort(),
     );
   });

@@ -73,6 +73,12 @@ afterAll(async () => {
   await world.close();
 });
 
+/**
+ * Every receiver here reads one clock, stopped at today's 12:02:30 UTC: mid-way through the repeat windows (5 minutes,
+ * and a day for unmatched records), so a repeat posted seconds later never falls into the next window by chance.
+ */
+const RECEIVER_CLOCK = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 12 * 3_600_000 + 150_000;
+
 async function startReceiver(
   options: { client?: Client; logLevel?: string; temporalTimeoutMs?: number } = {},
 ): Promise<Receiver> {
@@ -89,6 +95,7 @@ async function startReceiver(
     }),
     temporalTimeoutMs: options.temporalTimeoutMs,
     readyTimeoutMs: options.temporalTimeoutMs,
+    now: () => new Date(RECEIVER_CLOCK),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -1,10 +1,11 @@
 // The hand-written checks of the workflows' input and messages (no validation library in the workflow bundle), table
 // by table, and the bundle itself.
+import { readFile } from 'node:fs/promises';
+
 import { describe, expect, it } from '@jest/globals';
-import { bundleWorkflowCode } from '@temporalio/worker';
 
 import { checkCallbackPayload, checkUnmatchedCallbackInput, checkVerificationInput } from '../src/shared/contract.js';
-import { quietLogger, workflowsPath } from './helpers/kyc.js';
+import { testBundle } from './helpers/bundle.js';
 
 const continued = {
   step: 'AWAIT_RESULT',
@@ -119,8 +120,19 @@ describe('the workflow bundle', () => {
   // A validation library's schemas would be built again in each workflow's context: about 1.1 MiB per cached
   // verification when zod was in (docs/performance.md, figure 4).
   it('holds no validation library', async () => {
-    const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+    const code = await readFile(testBundle('production').codePath, 'utf8');
     expect(code).toContain('node_modules/@temporalio/workflow/');
     expect(code).not.toMatch(/node_modules\/(zod|yup|joi|ajv|valibot)\//);
+  });
+
+  // Tests shorten the pauses between tries with a bundle of their own; the production bundle must never carry them.
+  it('keeps the production pauses between tries, and only the test bundle the short ones', async () => {
+    const production = await readFile(testBundle('production').codePath, 'utf8');
+    const fast = await readFile(testBundle('fastRetries').codePath, 'utf8');
+    // webpack names each module by its path.
+    expect(production).toContain('./src/workflows/retry-timing.ts');
+    expect(production).not.toContain('./test/workflows/fast-retry-timing.ts');
+    expect(fast).toContain('./test/workflows/fast-retry-timing.ts');
+    expect(fast).not.toContain('./src/workflows/retry-timing.ts');
   });
 });

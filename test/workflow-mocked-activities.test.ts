@@ -2,22 +2,18 @@
 // workflow: every vendor answer is scripted here, so each case shows one decision of the workflow and nothing else.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 
 import type { KycActivities, StartVerificationResult } from '../src/activities/index.js';
 import { startKycVerification } from '../src/client.js';
 import { kycCallbackSignal, REQUEST_OUTCOME_UNKNOWN, resubmitUpdate, statusQuery } from '../src/shared/contract.js';
 import type { KycSnapshot } from '../src/shared/kyc-status.js';
-import { eventually, quietLogger, waitForPhase, workflowsPath } from './helpers/kyc.js';
+import { testBundle } from './helpers/bundle.js';
+import { eventually, waitForPhase } from './helpers/kyc.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './helpers/temporal.js';
 
 let temporal: TemporalTestContext;
-let bundle: WorkflowBundleWithSourceMap;
-beforeAll(async () => {
-  temporal = await connectTestTemporal();
-  // Bundled once for the file: each worker below takes the same code.
-  bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
-});
+beforeAll(async () => void (temporal = await connectTestTemporal()));
 afterAll(async () => temporal.close());
 
 const reading = (status: string | null, kycProcessingStatus: string | null = null): KycSnapshot => ({
@@ -53,7 +49,7 @@ async function withMockedActivities<T>(
   const worker = await Worker.create({
     connection: temporal.nativeConnection,
     taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: testBundle('fastRetries'),
     activities,
   });
   const start = (customerId: string) =>

@@ -222,10 +222,13 @@ let bundled: Promise<string> | undefined;
 
 /**
  * Bundled here, so the workers never run webpack (whose memory their heaps would keep); once per process, for every
- * stack it starts (the bench and the chaos suite start several). Removed when the process exits.
+ * stack it starts (the bench and the chaos suite start several). Removed when the process exits. A bundle made ahead
+ * (WORKFLOW_BUNDLE_PATH, as the test run sets for its stacks) is taken as it is.
  */
 function workflowBundleOnce(): Promise<string> {
+  const madeAhead = process.env.WORKFLOW_BUNDLE_PATH;
   bundled ??= (async () => {
+    if (madeAhead) return madeAhead;
     const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));
     process.once('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
     return bundleWorkflows(join(bundleDir, 'workflow-bundle.js'));

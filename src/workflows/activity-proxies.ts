@@ -1,7 +1,8 @@
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 
 import type { KycActivities } from '../activities/index.js';
-import { FailureTypes, START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from '../shared/contract.js';
+import { FailureTypes, START_TO_CLOSE_TIMEOUT_MS } from '../shared/contract.js';
+import { retryTiming } from './retry-timing.js';
 
 /** Failures that retrying cannot fix; everything else Temporal retries with backoff. */
 const nonRetryableErrorTypes = [
@@ -17,7 +18,7 @@ const nonRetryableErrorTypes = [
  */
 export const startActivities = proxyActivities<KycActivities>({
   startToCloseTimeout: START_TO_CLOSE_TIMEOUT_MS,
-  heartbeatTimeout: START_HEARTBEAT_TIMEOUT_MS,
+  heartbeatTimeout: retryTiming.startHeartbeatTimeoutMs,
   retry: { maximumAttempts: 1 },
   // Cancellation waits until the activity has aborted its request, so nothing is left running at the vendor's door.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -26,7 +27,12 @@ export const startActivities = proxyActivities<KycActivities>({
 /** A status read is quick; it is retried until the caller's schedule-to-close budget runs out. */
 const checkOptions = {
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
+  retry: {
+    initialInterval: retryTiming.checkInitialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes,
+  },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 } as const;
 export const checkActivities = proxyActivities<KycActivities>(checkOptions);

@@ -4,6 +4,7 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 
 import { FailureTypes, type StartFailureDetails, type Step } from '../shared/contract.js';
 import { isDocumentedStatus, KYC_STATUS, type KycSnapshot, STARTABLE_STATUSES } from '../shared/kyc-status.js';
+import { retryTiming } from './retry-timing.js';
 
 type Reading = Pick<KycSnapshot, 'status' | 'kycProcessingStatus'>;
 
@@ -77,7 +78,7 @@ export function startFailureDetails(error: ActivityFailure): StartFailureDetails
 
 /** The pause before sending a request that provably did not go out: as a retry policy would, never before Retry-After. */
 export function startRetryDelay(retry: number, retryAfterMs: number | null): number {
-  const backoff = Math.min(1_000 * 2 ** Math.min(retry, 16), 5 * 60_000);
+  const backoff = Math.min(retryTiming.startRetryBaseMs * 2 ** Math.min(retry, 16), 5 * 60_000);
   return Math.max(backoff, retryAfterMs ?? 0);
 }
 

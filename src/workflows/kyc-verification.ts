@@ -39,6 +39,7 @@ import {
   stepForStatus,
 } from './decisions.js';
 import { parseWorkflowInput } from './input.js';
+import { retryTiming } from './retry-timing.js';
 import { ensureSearchAttributes, iso, VerificationRun } from './verification-state.js';
 
 /**
@@ -93,7 +94,7 @@ export async function kycVerificationWorkflow(rawInput: KycVerificationInput): P
    * a callback with a remote activity before the local one existed keep doing so where they replay.
    */
   async function readStatus(summary: string, byCallback: boolean) {
-    const scheduleToCloseTimeout = Math.max(remaining(), 60_000);
+    const scheduleToCloseTimeout = Math.max(remaining(), retryTiming.checkBudgetFloorMs);
     if (byCallback && patched('callback-check-local-activity')) {
       try {
         return await callbackCheckActivities.checkStatus.executeWithOptions({ summary, scheduleToCloseTimeout }, [

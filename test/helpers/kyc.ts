@@ -1,12 +1,11 @@
 // A whole KYC stack for one test file: the real dev server, the sandbox over HTTP, the real callback receiver that
 // turns the sandbox's callbacks into signals, and a worker per test on its own task queue.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import type { temporal as proto } from '@temporalio/proto';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 
 import { localActivityType } from '../../bench/figures/cost.js';
@@ -14,7 +13,7 @@ import { type DevServerOptions, startDevServer } from '../../scripts/lib/dev-ser
 import { freePort } from '../../scripts/lib/ports.js';
 import { createActivities } from '../../src/activities/index.js';
 import { startKycVerification } from '../../src/client.js';
-import { createDataConverter, failureConverterPath } from '../../src/codec/data-converter.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import type { EncryptionCodec, EncryptionKey } from '../../src/codec/encryption-codec.js';
 import { createLogger } from '../../src/logging.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
@@ -28,9 +27,8 @@ import { createWebhookMetrics } from '../../src/webhook/metrics.js';
 import { CALLBACK_PATH, createWebhookServer } from '../../src/webhook/server.js';
 import { type WorkerConfig, workerDeploymentOptions } from '../../src/worker.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
+import { testBundle } from './bundle.js';
 import { connectTestTemporal, installQuietRuntime, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
-
-export const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 export interface KycWorkerOptions {
   apiKey?: string;
@@ -58,7 +56,7 @@ export interface KycStack {
   /** Encrypts with the stack's keys, if it has any; so does the receiver. */
   client: Client;
   sandbox: Sandbox;
-  bundle: WorkflowBundleWithSourceMap;
+  bundle: WorkflowBundleOption;
   /** Keys of this run: the sandbox expects the API key and signs callbacks with the secret key. */
   keys: { apiKey: string; secretKey: string };
   /** The real receiver's `POST /callbacks/kyc`, where the sandbox sends its callbacks. */
@@ -87,6 +85,8 @@ export interface KycStackOptions {
   /** Start a dev server of the stack's own with this dynamic config, stopped by `close()`. */
   devServer?: Pick<DevServerOptions, 'dynamicConfig'>;
   encryptionKeys?: EncryptionKey[];
+  /** The workers' workflow code; by default the run's fast-retries bundle (test/helpers/bundle.ts). */
+  workflowBundle?: WorkflowBundleOption;
 }
 
 /**
@@ -114,7 +114,7 @@ export async function createKycStack(options: KycStackOptions = {}): Promise<Kyc
     secretKey: keys.secretKey,
   });
   await sandbox.start();
-  const bundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
+  const bundle = options.workflowBundle ?? testBundle('fastRetries');
 
   const stack: KycStack = {
     temporal,
@@ -205,6 +205,14 @@ export const CALLBACK_ONLY = { firstCheckAfter: '10m' } as const;
 /** The requests the sandbox received for one customer, of one method. */
 export function vendorRequests(sandbox: Sandbox, customerId: string, method: 'GET' | 'POST') {
   return sandbox.requestLog(customerId).requests.filter((r) => r.method === method);
+}
+
+/** Resolves once the sandbox holds a status read of this customer that it has not answered yet. */
+export function readInFlight(sandbox: Sandbox, customerId: string): Promise<true> {
+  return eventually(
+    async () => (vendorRequests(sandbox, customerId, 'GET').some((r) => r.answeredAt === null) ? true : undefined),
+    'a status read in flight',
+  );
 }
 
 /** Verification requests the sandbox accepted for one customer: the figure exactly-once is about. */

@@ -1,7 +1,5 @@
 // What receiver tests stand on: the dev server, a sandbox that answers status reads (and sends callbacks), and one
 // worker hosting the recorder in place of the verification workflow plus the real unmatched-callback record.
-import { fileURLToPath } from 'node:url';
-
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 
@@ -10,9 +8,8 @@ import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sand
 import { verificationWorkflowId } from '../../src/shared/contract.js';
 import { createXGatewayClient } from '../../src/xgateway/client.js';
 import { completedVerificationWorkflow } from '../workflows/webhook-workflows.js';
+import { testBundle } from './bundle.js';
 import { connectTestTemporal, type TemporalTestContext, uniqueTaskQueue } from './temporal.js';
-
-const workflowsPath = fileURLToPath(new URL('../workflows/webhook-workflows.ts', import.meta.url));
 
 export interface ReceiverWorld {
   temporal: TemporalTestContext;
@@ -38,7 +35,7 @@ export async function startReceiverWorld(sandboxOptions: SandboxOptions): Promis
   const worker = await Worker.create({
     connection: temporal.nativeConnection,
     taskQueue,
-    workflowsPath,
+    workflowBundle: testBundle('webhook'),
     activities: createActivities({ xgateway }),
   });
   const running = worker.run();

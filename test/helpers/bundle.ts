@@ -1,0 +1,62 @@
+// The workflow bundles of a test run. Jest's global setup builds each once (`buildTestBundles`) and every test file
+// loads them by path: webpack takes seconds of CPU per bundle, and the suite's files all need the same few.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+import { bundleWorkflows } from '../../scripts/bundle-workflows.js';
+import { failureConverterPath } from '../../src/codec/data-converter.js';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+export const workflowsPath = here('../../src/workflows/index.ts');
+
+export const BUNDLES = {
+  /** The code production runs: for the replay test, and for the workers of whole stacks run as processes. */
+  production: 'production.js',
+  /** The same workflows with test/workflows/fast-retry-timing.ts in place of the production pauses between tries. */
+  fastRetries: 'fast-retries.js',
+  /** The receiver tests' recorder workflows (test/workflows/webhook-workflows.ts). */
+  webhook: 'webhook.js',
+} as const;
+
+/** Where the run's bundles are: set by the global setup, inherited by every test worker and child process. */
+const DIR_VARIABLE = 'KYC_TEST_BUNDLE_DIR';
+
+/** A bundle of this run, for `Worker.create({ workflowBundle })` and `Worker.runReplayHistories`. */
+export function testBundle(name: keyof typeof BUNDLES): { codePath: string } {
+  const dir = process.env[DIR_VARIABLE];
+  if (!dir) throw new Error(`${DIR_VARIABLE} is unset: run the tests through jest (npm test)`);
+  return { codePath: join(dir, BUNDLES[name]) };
+}
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+/** The fast-retries bundle's code: webpack resolves the production timing file to the test's. */
+export async function bundleFastRetries(): Promise<string> {
+  const production = here('../../src/workflows/retry-timing.ts');
+  const fast = here('../workflows/fast-retry-timing.ts');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath,
+    logger: quiet,
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, alias: { ...config.resolve?.alias, [production]: fast } },
+    }),
+  });
+  return code;
+}
+
+/** Builds every bundle into `dir` and points this process (and so its children) at them; for the global setup. */
+export async function buildTestBundles(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await bundleWorkflows(join(dir, BUNDLES.production));
+  writeFileSync(join(dir, BUNDLES.fastRetries), await bundleFastRetries());
+  const webhook = await bundleWorkflowCode({ workflowsPath: here('../workflows/webhook-workflows.ts'), logger: quiet });
+  writeFileSync(join(dir, BUNDLES.webhook), webhook.code);
+  process.env[DIR_VARIABLE] = dir;
+  // Stacks of processes (scripts/lib/stack.ts) hand a bundle made ahead to their workers instead of making one.
+  process.env.WORKFLOW_BUNDLE_PATH = join(dir, BUNDLES.production);
+}
