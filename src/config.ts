@@ -49,7 +49,7 @@ export function firstLine(error: unknown): string {
 }
 
 /** host, host:port or [ipv6]:port, as gRPC takes it: a URL or a typo would otherwise fail later and less clearly. */
-const TEMPORAL_ADDRESS_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::(\d{1,5}))?$/;
+const TEMPORAL_ADDRESS_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?)(?::(\d{1,5}))?$/;
 const CLIENT_CERT = ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_DATA'] as const;
 const CLIENT_KEY = ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_DATA'] as const;
 

@@ -219,12 +219,16 @@ describe("Temporal's connection variables (temporalConnectionFromEnv)", () => {
     expect(message).not.toContain(SECRET);
   });
 
-  it.each(['127.0.0.1:7233', 'localhost', '[::1]:7233', 'kyc.a1b2c.tmprl.cloud:7233', 'temporal_frontend:7233'])(
-    'accepts the address %s',
-    (address) => {
-      expect(temporalConnectionFromEnv({ TEMPORAL_ADDRESS: address }).connectionOptions.address).toBe(address);
-    },
-  );
+  it.each([
+    '127.0.0.1:7233',
+    'localhost',
+    '[::1]:7233',
+    'kyc.a1b2c.tmprl.cloud:7233',
+    'temporal_frontend:7233',
+    'temporal-frontend.temporal.svc.cluster.local.:7233',
+  ])('accepts the address %s', (address) => {
+    expect(temporalConnectionFromEnv({ TEMPORAL_ADDRESS: address }).connectionOptions.address).toBe(address);
+  });
 
   it('takes a whole mTLS pair', () => {
     const file = fileURLToPath(new URL('../package.json', import.meta.url));

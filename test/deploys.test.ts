@@ -14,10 +14,9 @@ import { temporal as proto } from '@temporalio/proto';
 import { freePort } from '../scripts/lib/ports.js';
 import { type Stack, startStack } from '../scripts/lib/stack.js';
 import { startKycVerification } from '../src/client.js';
-import { resubmitUpdate } from '../src/shared/contract.js';
 import { signedCallback } from './fixtures/callbacks.js';
 import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
-import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, waitForPhase } from './helpers/kyc.js';
+import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, resubmit, waitForPhase } from './helpers/kyc.js';
 import { connectTestTemporal, type TemporalTestContext, testAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const AUTO_UPGRADE = proto.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE;
@@ -72,7 +71,7 @@ describe('Worker Versioning', () => {
         expect((await versioning(fresh)).buildId).toBe('build-2');
 
         // The run that started on build 1 finishes on build 2, replaying its history there.
-        await open.executeUpdate(resubmitUpdate);
+        await resubmit(open);
         expect(await open.result()).toMatchObject({ outcome: 'VERIFIED' });
         expect((await versioning(open)).buildId).toBe('build-2');
       }),

@@ -23,7 +23,6 @@ import {
 } from '../src/codec/encryption-codec.js';
 import { loadCodecServerConfig } from '../src/codec/main.js';
 import { createCodecServer } from '../src/codec/server.js';
-import { resubmitUpdate } from '../src/shared/contract.js';
 import { loadWorkerConfig } from '../src/worker.js';
 import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
 import {
@@ -32,6 +31,7 @@ import {
   historyEvents,
   historyTexts,
   type KycStack,
+  resubmit,
   waitForPhase,
   walkHistory,
 } from './helpers/kyc.js';
@@ -166,7 +166,7 @@ describe('encrypted verifications on the dev server', () => {
     await stack.withKycWorker(async ({ start }) => {
       const soft = await start({ customerId: resubmitted, timing: { firstCheckAfter: '10m' } });
       await waitForPhase(soft, 'AWAITING_RESUBMISSION');
-      await soft.executeUpdate(resubmitUpdate);
+      await resubmit(soft);
       expect(await soft.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });
       expect(await (await soft.describe()).staticSummary()).toBe(`KYC verification of customer ${resubmitted}`);
 
@@ -212,7 +212,7 @@ describe('encrypted verifications on the dev server', () => {
     const result = await (
       await after.createWorker()
     ).runUntil(async () => {
-      await client.workflow.getHandle(handle.workflowId).executeUpdate(resubmitUpdate);
+      await resubmit(client.workflow.getHandle(handle.workflowId));
       return client.workflow.getHandle(handle.workflowId).result();
     });
     expect(result).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER' });

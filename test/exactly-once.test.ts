@@ -14,6 +14,7 @@ import {
   type KycStack,
   type KycWorkerOptions,
   readInFlight,
+  resubmit,
   vendorRequests,
   waitForPhase,
 } from './helpers/kyc.js';
@@ -54,7 +55,7 @@ describe('a verification request whose answer was lost is never sent again on it
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
 
       // The merchant decides: an explicit resubmit sends exactly one more request.
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 1 });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2, resubmissions: 1 });
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
     }, worker);
@@ -93,7 +94,7 @@ describe('a verification request whose answer was lost is never sent again on it
         expect(state.lastError).toMatch(/^Outcome unknown: /);
         expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
         stack.sandbox.patchCustomer(customerId, { postDelayMs: 0 });
-        await handle.executeUpdate(resubmitUpdate);
+        await resubmit(handle);
         expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', attempts: 2 });
         expect(acceptedPosts(stack.sandbox, customerId)).toBe(2);
       },

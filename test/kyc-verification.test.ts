@@ -29,6 +29,7 @@ import {
   historyEvents,
   historyTexts,
   type KycStack,
+  resubmit,
   vendorRequests,
   waitForPhase,
 } from './helpers/kyc.js';
@@ -218,7 +219,7 @@ describe('kycVerificationWorkflow', () => {
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       expect(await waitForPhase(handle, 'AWAITING_RESUBMISSION')).toMatchObject({ docsMissing: ['PASSPORT'] });
-      await handle.executeUpdate(resubmitUpdate);
+      await resubmit(handle);
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', resubmissions: 1 });
     });
   });
@@ -287,7 +288,7 @@ describe('kycVerificationWorkflow', () => {
       expect(state).toMatchObject({ status: 'SOFT_KYC_FAILED', docsMissing: ['SELFIE'] });
       expect(state.kycEndUserErrorMessage).toBeTruthy();
       expect((await handle.describe()).typedSearchAttributes.get(kycStatusSearchAttribute)).toBe('SOFT_KYC_FAILED');
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 1 });
       expect(await handle.result()).toMatchObject({
         outcome: 'VERIFIED',
         status: 'FULL_USER',

@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 
 import { createLogger, temporalLogger } from '../src/logging.js';
-import { kycStatusSearchAttribute, resubmitUpdate, UNCONFIRMED_STATUS } from '../src/shared/contract.js';
+import { kycStatusSearchAttribute, UNCONFIRMED_STATUS } from '../src/shared/contract.js';
 import { approving, newCustomerId } from './fixtures/customers.js';
 import {
   checkStatusRuns,
@@ -15,6 +15,7 @@ import {
   eventually,
   historyEvents,
   type KycStack,
+  resubmit,
   waitForPhase,
 } from './helpers/kyc.js';
 
@@ -143,7 +144,7 @@ describe('the KycStatus search attribute', () => {
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
       const checksBefore = await checkStatusRuns(handle);
       // Refused, by design, while a callback's check runs; the refusal says to send it again.
-      await eventually(() => handle.executeUpdate(resubmitUpdate), 'resubmit accepted');
+      await resubmit(handle);
       await checksScheduled(handle, checksBefore + 3);
       stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', status: 'FULL_USER', resubmissions: 1 });

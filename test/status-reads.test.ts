@@ -16,6 +16,7 @@ import {
   eventually,
   type KycStack,
   readInFlight,
+  resubmit,
   vendorRequests,
   waitForPhase,
 } from './helpers/kyc.js';
@@ -257,7 +258,7 @@ describe('vendor answers', () => {
       });
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
       stack.sandbox.patchCustomer(customerId, { processingDelayMs: 600_000 });
-      await handle.executeUpdate(resubmitUpdate);
+      await resubmit(handle);
       const waiting = await eventually(async () => {
         const s = await handle.query(statusQuery);
         return s.phase === 'AWAITING_RESULT' && s.attempts === 2 && s.nextCheckAt ? s : undefined;

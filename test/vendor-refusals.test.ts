@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 
-import { resubmitUpdate, statusQuery } from '../src/shared/contract.js';
+import { statusQuery } from '../src/shared/contract.js';
 import { approving, newCustomerId, softThenVerified, withoutApplicant } from './fixtures/customers.js';
 import {
   CALLBACK_ONLY,
@@ -12,6 +12,7 @@ import {
   eventually,
   historyTexts,
   type KycStack,
+  resubmit,
   vendorRequests,
   waitForPhase,
 } from './helpers/kyc.js';
@@ -59,7 +60,7 @@ describe('refusals of the verification request', () => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
       stack.sandbox.patchCustomer(customerId, { postFaults: ['400'] });
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 1 });
       // Wait for the refusal itself: the phase alone was already AWAITING_RESUBMISSION before the resubmit.
       const refused = await eventually(async () => {
         const state = await handle.query(statusQuery);
@@ -68,7 +69,7 @@ describe('refusals of the verification request', () => {
       expect(refused.lastError).toMatch(/^Resubmission refused: .*HTTP 400 \(db_violation: /);
       expect(refused.status).toBe('SOFT_KYC_FAILED');
 
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 2 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 2 });
       expect(await handle.result()).toMatchObject({ outcome: 'VERIFIED', resubmissions: 2, attempts: 3 });
       expect(posts(customerId)).toEqual([
         [null, 204, true],

@@ -17,7 +17,9 @@ import {
   createKycStack,
   eventually,
   type KycStack,
+  resubmit,
   vendorRequests,
+  waitForCheckedResubmission,
   waitForPhase,
 } from './helpers/kyc.js';
 import { uniqueTaskQueue } from './helpers/temporal.js';
@@ -47,7 +49,8 @@ describe('resubmit: one accepted at a time', () => {
     stack.sandbox.scriptCustomer(customerId, softThenVerified());
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
-      await waitForPhase(handle, 'AWAITING_RESUBMISSION');
+      // Resting: the SOFT_KYC_FAILED callback's check is over, so only the two updates can refuse each other.
+      await waitForCheckedResubmission(handle);
       expect(posts(customerId)).toHaveLength(1);
 
       const settled = await Promise.allSettled([
@@ -79,7 +82,7 @@ describe('resubmit: one accepted at a time', () => {
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
       // The vendor holds the resubmission's POST: the run is inside that request until the test cancels it.
       stack.sandbox.patchCustomer(customerId, { postDelayMs: 600_000 });
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 1 });
       await postsReach(customerId, 2);
 
       const second = handle.executeUpdate(resubmitUpdate);
@@ -109,7 +112,7 @@ describe('maxResubmissions', () => {
         resubmissions: 0,
         maxResubmissions: 1,
       });
-      expect(await handle.executeUpdate(resubmitUpdate)).toEqual({ resubmission: 1 });
+      expect(await resubmit(handle)).toEqual({ resubmission: 1 });
 
       // Completed, or (wrongly) waiting for a resubmit that the validator would refuse: whichever comes first.
       const after = await eventually(async () => {
@@ -133,10 +136,17 @@ describe('maxResubmissions', () => {
 describe('the deadline', () => {
   it('gives TIMED_OUT, not a vendor failure, when the deadline passes while a status read still retries', async () => {
     const customerId = newCustomerId('silent');
-    // The start's two reads answer; every read after them fails with 503, for longer than any budget here.
+    // The start's two reads answer; every read after them is refused 429 with Retry-After 2 s. The first timer check
+    // (1 s after the start) is then tried again 2 s later, after the 3 s deadline whenever the start took any time at
+    // all, and the try after that (2 s more) falls outside the read's 3 s budget: the order is fixed, not a race of
+    // backoffs against the deadline.
     stack.sandbox.scriptCustomer(
       customerId,
-      silent({ processingDelayMs: 600_000, getFaults: ['ok', 'ok', ...Array<'503'>(1_000).fill('503')] }),
+      silent({
+        processingDelayMs: 600_000,
+        getFaults: ['ok', 'ok', ...Array<'429'>(50).fill('429')],
+        retryAfterSeconds: 2,
+      }),
     );
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: { firstCheckAfter: '1s', deadline: '3s' } });
@@ -163,10 +173,10 @@ describe('the deadline', () => {
         ended?.failure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE;
       expect({ onBudget, ended }).toMatchObject({ onBudget: true });
       expect(
-        vendorRequests(stack.sandbox, customerId, 'GET').filter((r) => r.statusCode === 503).length,
+        vendorRequests(stack.sandbox, customerId, 'GET').filter((r) => r.statusCode === 429).length,
       ).toBeGreaterThan(1);
       const failedReadsAfterDeadline = vendorRequests(stack.sandbox, customerId, 'GET').filter(
-        (r) => r.statusCode === 503 && Date.parse(r.time) > deadline,
+        (r) => r.statusCode === 429 && Date.parse(r.time) > deadline,
       );
       expect(failedReadsAfterDeadline.length).toBeGreaterThan(0);
       // The read's budget is max(remaining, a floor), so the run ends only when the server gives up on the read: not at

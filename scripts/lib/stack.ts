@@ -223,10 +223,11 @@ let bundled: Promise<string> | undefined;
 /**
  * Bundled here, so the workers never run webpack (whose memory their heaps would keep); once per process, for every
  * stack it starts (the bench and the chaos suite start several). Removed when the process exits. A bundle made ahead
- * (WORKFLOW_BUNDLE_PATH, as the test run sets for its stacks) is taken as it is.
+ * (STACK_WORKFLOW_BUNDLE_PATH, which the test run sets for its stacks) is taken as it is. Not the worker's
+ * WORKFLOW_BUNDLE_PATH: a shell that exports it for a production worker must not hand a stale bundle to the demo.
  */
 function workflowBundleOnce(): Promise<string> {
-  const madeAhead = process.env.WORKFLOW_BUNDLE_PATH;
+  const madeAhead = process.env.STACK_WORKFLOW_BUNDLE_PATH;
   bundled ??= (async () => {
     if (madeAhead) return madeAhead;
     const bundleDir = mkdtempSync(join(tmpdir(), 'kyc-workflow-bundle-'));

@@ -46,6 +46,6 @@ export const callbackCheckActivities = proxyLocalActivities<KycActivities>({
   ...checkOptions,
   // Three reads (at 0, 2 and 6 s), then a remote activity takes over (see `readStatus` in the workflow): an outage
   // must neither hold the workflow task nor fill the history with the local retries' timers. Attempts, not a
-  // schedule-to-close budget: the SDK kept retrying a local activity past its budget (test/exactly-once.test.ts).
+  // schedule-to-close budget: the SDK kept retrying a local activity past its budget (test/status-reads.test.ts).
   retry: { ...checkOptions.retry, maximumAttempts: 3 },
 });

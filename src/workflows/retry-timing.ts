@@ -1,6 +1,6 @@
 // The pauses between tries, in one place. Tests bundle test/workflows/fast-retry-timing.ts in this file's place
 // (test/helpers/bundle.ts), so their runs retry in a fraction of a second. Nothing outside a test bundle can pick that
-// file up: it is not in src, no config reads it, and the production bundle's check guards this file's values.
+// file up: it is not in src and no config reads it; test/workflow-input.test.ts checks the production bundle for it.
 import { START_HEARTBEAT_TIMEOUT_MS } from '../shared/contract.js';
 
 export const retryTiming = {

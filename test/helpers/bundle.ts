@@ -58,5 +58,5 @@ export async function buildTestBundles(dir: string): Promise<void> {
   writeFileSync(join(dir, BUNDLES.webhook), webhook.code);
   process.env[DIR_VARIABLE] = dir;
   // Stacks of processes (scripts/lib/stack.ts) hand a bundle made ahead to their workers instead of making one.
-  process.env.WORKFLOW_BUNDLE_PATH = join(dir, BUNDLES.production);
+  process.env.STACK_WORKFLOW_BUNDLE_PATH = join(dir, BUNDLES.production);
 }

@@ -2,7 +2,7 @@
 // turns the sandbox's callbacks into signals, and a worker per test on its own task queue.
 import { randomUUID } from 'node:crypto';
 
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import type { temporal as proto } from '@temporalio/proto';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -21,6 +21,7 @@ import {
   type KycVerificationInput,
   type KycVerificationState,
   type Phase,
+  resubmitUpdate,
   statusQuery,
 } from '../../src/shared/contract.js';
 import { createWebhookMetrics } from '../../src/webhook/metrics.js';
@@ -286,11 +287,50 @@ export async function waitForPhase(handle: WorkflowHandle, phase: Phase): Promis
   }, `phase ${phase}`);
 }
 
+/**
+ * Sends `resubmit` as a merchant should: again while the run refuses it because a status check runs. The status
+ * callback that put the run in AWAITING_RESUBMISSION may be checked just then, before or after the start's own reading
+ * showed the status; any other refusal fails the test.
+ */
+export async function resubmit(handle: WorkflowHandle): Promise<{ resubmission: number }> {
+  return eventually(
+    async () => {
+      try {
+        return await handle.executeUpdate(resubmitUpdate);
+      } catch (error) {
+        const checkRuns =
+          error instanceof WorkflowUpdateFailedError && /while a status check runs/.test(`${error.cause}`);
+        if (checkRuns) return undefined;
+        throw error;
+      }
+    },
+    'resubmit accepted',
+    60_000,
+    { rethrow: true },
+  );
+}
+
+/** Waits until the run awaits a resubmission and has checked the callback that said so: nothing else will run. */
+export async function waitForCheckedResubmission(handle: WorkflowHandle): Promise<KycVerificationState> {
+  return eventually(async () => {
+    const s = await handle.query(statusQuery);
+    const checked =
+      s.lastCallback?.status === s.status && Date.parse(s.lastCheckAt ?? '') >= Date.parse(s.lastCallback.signalledAt);
+    return s.phase === 'AWAITING_RESUBMISSION' && checked ? s : undefined;
+  }, 'the resubmission awaited, its callback checked');
+}
+
 /** Polls `probe` until it returns a value; for waiting on a workflow to reach a phase, never for timing. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+  { rethrow = false } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    // A probe's error means "not yet", unless the caller wants it to fail the wait.
+    const value = rethrow ? await probe() : await probe().catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
