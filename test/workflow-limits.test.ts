@@ -197,11 +197,20 @@ describe('the deadline', () => {
       expect(refused.length).toBeGreaterThan(1);
       expect(refused.every((r) => r.statusCode === 429 && r.accepted !== true)).toBe(true);
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(0);
-      // The pause before the next attempt is cut at the deadline: no attempt is scheduled after it.
+      // The pause before the next attempt is cut at the deadline: no attempt is decided after it. The workflow's
+      // clock is the start of the workflow task that decides (the scheduled event itself is stamped a moment later).
       const deadline = Date.parse((await handle.query(statusQuery)).deadlineAt);
-      const attempts = ofType(await events(handle), EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+      const all = await events(handle);
+      const attempts = ofType(all, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
       expect(attempts).toHaveLength(refused.length);
-      expect(attempts.filter((e) => eventMs(e) > deadline)).toEqual([]);
+      const decidedAt = (scheduled: HistoryEvent) =>
+        eventMs(
+          all
+            .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+            .filter((e) => Number(e.eventId) < Number(scheduled.eventId))
+            .at(-1),
+        );
+      expect(attempts.filter((e) => decidedAt(e) >= deadline)).toEqual([]);
     });
   });
 });
