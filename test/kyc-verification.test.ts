@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 
@@ -20,6 +19,7 @@ import {
   softThenVerified,
   withoutUser,
 } from './fixtures/customers.js';
+import { failureOf } from './helpers/failures.js';
 import {
   acceptedPosts,
   CALLBACK_ONLY,
@@ -42,18 +42,6 @@ const NEVER = 600_000;
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
-
-/** The history as text with every payload decoded, so a leaked string would show. */
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  const cause = (error as WorkflowFailedError).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
-}
 
 describe('kycVerificationWorkflow', () => {
   it('completes VERIFIED through the callback signal, with one POST and one status check', async () => {

@@ -1,11 +1,10 @@
 // The vendor's documented refusals of the verification POST (400, 401, 403), a missing applicant, and a cancel that
 // reaches the vendor: each against the real dev server, the sandbox over HTTP and the real receiver.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 
 import { statusQuery } from '../src/shared/contract.js';
 import { approving, newCustomerId, softThenVerified, withoutApplicant } from './fixtures/customers.js';
+import { failureOf } from './helpers/failures.js';
 import {
   CALLBACK_ONLY,
   createKycStack,
@@ -20,17 +19,6 @@ import {
 let stack: KycStack;
 beforeAll(async () => void (stack = await createKycStack()));
 afterAll(async () => stack.close());
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  const cause = (error as WorkflowFailedError).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
-}
 
 /** Each POST the sandbox received for the customer, as [fault, HTTP status, accepted]. */
 const posts = (customerId: string) =>
