@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+import { entryArgs } from '../scripts/lib/entry.js';
 import { temporalConnectionFromEnv } from '../src/config.js';
 import { loadWorkerConfig } from '../src/worker.js';
 import { runEntry } from './helpers/processes.js';
@@ -245,7 +246,7 @@ describe("Temporal's connection variables (temporalConnectionFromEnv)", () => {
 
   it('lets the receiver start with Temporal unreachable, answering /readyz 503, as XGateway retries (docs/operations.md)', async () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
-    const receiver = spawn(process.execPath, ['--import', 'tsx', 'src/webhook/main.ts'], {
+    const receiver = spawn(process.execPath, entryArgs('src/webhook/main.ts'), {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',

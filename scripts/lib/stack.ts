@@ -10,6 +10,7 @@ import { parseEnv, temporalEnvSchema } from '../../src/config.js';
 import { randomSandboxKeys } from '../../src/sandbox/defaults.js';
 import { bundleWorkflows } from '../bundle-workflows.js';
 import { type DevServerOptions, startDevServer, stopChild } from './dev-server.js';
+import { entryArgs } from './entry.js';
 import { assertPortFree } from './ports.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -258,7 +259,7 @@ export function workerNodeFlags(): string[] {
   return (command[1] ?? '').split(' ').filter(Boolean);
 }
 
-/** A Node process of this project (`node [flags] --import tsx <entry>`), ready once `readyUrl` answers 200. */
+/** A Node process of this project (`node [flags] <entryArgs>`), ready once `readyUrl` answers 200. */
 function nodeService(
   name: string,
   entry: string,
@@ -320,7 +321,7 @@ function launch(
   nodeFlags: string[],
 ): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, entry)], {
+  const child = spawn(process.execPath, [...nodeFlags, ...entryArgs(entry)], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

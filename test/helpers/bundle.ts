@@ -1,12 +1,15 @@
-// The workflow bundles of a test run. Jest's global setup builds each once (`buildTestBundles`) and every test file
-// loads them by path: webpack takes seconds of CPU per bundle, and the suite's files all need the same few.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The builds of a test run: the workflow bundles, and the sources compiled for the processes that tests start. Jest's
+// global setup makes each once (`buildTestBundles`) and every test file loads them by path: webpack takes seconds of
+// CPU per bundle, and the suite's files all need the same few.
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { build } from 'esbuild';
 
 import { bundleWorkflows } from '../../scripts/bundle-workflows.js';
+import { COMPILED_SOURCES_VARIABLE } from '../../scripts/lib/entry.js';
 import { failureConverterPath } from '../../src/codec/data-converter.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -59,4 +62,28 @@ export async function buildTestBundles(dir: string): Promise<void> {
   process.env[DIR_VARIABLE] = dir;
   // Stacks of processes (scripts/lib/stack.ts) hand a bundle made ahead to their workers instead of making one.
   process.env.STACK_WORKFLOW_BUNDLE_PATH = join(dir, BUNDLES.production);
+  await compileSources(join(dir, 'compiled'));
+}
+
+/**
+ * `src/` transformed file by file with esbuild, as tsx would transform it, into `dir/src`, for the entry points that
+ * tests start as processes (scripts/lib/entry.ts). Beside it, the project's module type and its `node_modules`.
+ */
+async function compileSources(dir: string): Promise<void> {
+  const src = here('../../src');
+  const entryPoints = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => join(src, file));
+  await build({
+    entryPoints,
+    outbase: src,
+    outdir: join(dir, 'src'),
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node}`,
+    logLevel: 'error',
+  });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  symlinkSync(here('../../node_modules'), join(dir, 'node_modules'), 'dir');
+  process.env[COMPILED_SOURCES_VARIABLE] = dir;
 }

@@ -1,5 +1,5 @@
 // A whole KYC stack for one test file: the real dev server, the sandbox over HTTP, the real callback receiver that
-// turns the sandbox's callbacks into signals, and a worker per test on its own task queue.
+// turns the sandbox's callbacks into signals, and workers on task queues of their own.
 import { randomUUID } from 'node:crypto';
 
 import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -69,7 +69,11 @@ export interface KycStack {
    * (the real activities against the sandbox) and `start`. Nothing runs until they are called.
    */
   helpers(options?: KycWorkerOptions): KycHelpers;
-  /** Runs `fn` while a worker from `helpers(options)` polls, and shuts it down afterwards. */
+  /**
+   * Runs `fn` while a worker from `helpers(options)` polls. Without a `taskQueue`, the worker is the stack's one for
+   * these options, shared with the file's other tests and shut down by `close()`; with one, it is the test's own and
+   * shuts down when `fn` ends.
+   */
   withKycWorker<T>(
     fn: (ctx: {
       taskQueue: string;
@@ -116,6 +120,10 @@ export async function createKycStack(options: KycStackOptions = {}): Promise<Kyc
   });
   await sandbox.start();
   const bundle = options.workflowBundle ?? testBundle('fastRetries');
+  // One running worker per set of worker options, shared by the file's tests: each test has customers of its own,
+  // and creating a worker costs about a second of CPU (its workflow thread loads the SDK), which a test per worker
+  // paid again and again.
+  const sharedWorkers = new Map<string, Promise<SharedWorker>>();
 
   const stack: KycStack = {
     temporal,
@@ -150,17 +158,53 @@ export async function createKycStack(options: KycStackOptions = {}): Promise<Kyc
       };
     },
     async withKycWorker(fn, options = {}) {
-      const { taskQueue, createWorker, start } = stack.helpers(options);
-      const worker = await createWorker();
-      return worker.runUntil(fn({ taskQueue, start }));
+      if (options.taskQueue) {
+        // A worker of the test's own on a queue it names: it stops when `fn` ends, and another can take over.
+        const { taskQueue, createWorker, start } = stack.helpers(options);
+        const worker = await createWorker();
+        return worker.runUntil(fn({ taskQueue, start }));
+      }
+      const key = JSON.stringify(options);
+      let shared = sharedWorkers.get(key);
+      if (!shared) {
+        shared = startSharedWorker(stack.helpers(options));
+        sharedWorkers.set(key, shared);
+      }
+      const { taskQueue, start, stopped } = await shared;
+      // A worker that fails fails the test that uses it, as `runUntil` would.
+      return Promise.race([fn({ taskQueue, start }), stopped]);
     },
     async close() {
+      for (const shared of sharedWorkers.values()) {
+        const { worker, stopped } = await shared;
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await stopped.catch(() => undefined);
+      }
       await sandbox.close();
       await receiver.app.close();
       if (!options.temporal) await temporal.close();
     },
   };
   return stack;
+}
+
+interface SharedWorker {
+  worker: Worker;
+  taskQueue: string;
+  start: KycHelpers['start'];
+  /** Rejects if the worker fails; settles once it has shut down. */
+  stopped: Promise<never>;
+}
+
+async function startSharedWorker({ taskQueue, createWorker, start }: KycHelpers): Promise<SharedWorker> {
+  const worker = await createWorker();
+  const running = worker.run();
+  const stopped = running.then(() => {
+    throw new Error(`the worker on ${taskQueue} stopped`);
+  });
+  // Nobody may be waiting on it between tests.
+  stopped.catch(() => undefined);
+  return { worker, taskQueue, start, stopped };
 }
 
 /** A dev server for one stack, and connections to it; closing them stops the server. */

@@ -4,11 +4,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { entryArgs } from '../../scripts/lib/entry.js';
+
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs `node --import tsx <entry>`; resolves with its exit code and stderr, whether it succeeded or not. */
+/** Runs `node <entryArgs>`; resolves with its exit code and stderr, whether it succeeded or not. */
 export function runEntry(entry: string, env: Record<string, string>): Promise<{ code?: number; stderr: string }> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', entry], {
+  return promisify(execFile)(process.execPath, entryArgs(entry), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', TEMPORAL_ADDRESS: '127.0.0.1:1', METRICS_PORT: '0', ...env },
     timeout: 30_000,
