@@ -24,6 +24,9 @@ export interface ChaosOptions {
   seed: number;
   logDir: string;
   log?: (line: string) => void;
+  /** In place of the mode's own sizes and count, e.g. the test's smaller run. */
+  sizes?: Partial<Omit<Sizes, 'quick'>>;
+  verifications?: number;
 }
 
 /** Runs one scenario on a fresh stack and judges every verification it started. */
@@ -33,6 +36,8 @@ export async function runScenario(scenario: ChaosScenario, options: ChaosOptions
     quick: options.quick,
     receiverDownMs: options.quick ? 20_000 : 60_000,
     serverDownMs: options.quick ? 3_000 : 10_000,
+    slowPostMs: 20_000,
+    ...options.sizes,
   };
   // Long enough for the slowest recovery (a heartbeat timeout, then a resubmission), short enough to end a stuck run.
   const deadlineMs = (options.quick ? 5 : 15) * 60_000;
@@ -45,9 +50,9 @@ export async function runScenario(scenario: ChaosScenario, options: ChaosOptions
     log: (line) => log(`[${scenario.name}] ${line}`),
   });
   const runId = `${options.seed}-${Date.now().toString(36)}`;
-  const count = options.quick ? scenario.verifications.quick : scenario.verifications.full;
+  const count = options.verifications ?? (options.quick ? scenario.verifications.quick : scenario.verifications.full);
   const list: Verification[] = Array.from({ length: count }, (_, index) => {
-    const kind = scenario.kind(index, world);
+    const kind = scenario.kind(index, world, sizes);
     return { customerId: `${kind.prefix}chaos-${index}-${runId}`, kind };
   });
   const startedAt = Date.now();

@@ -13,15 +13,14 @@ import {
   type World,
 } from './world.js';
 
-/** How long a slow POST takes, in every mode: the figure a worker is killed or stopped in the middle of. */
-export const SLOW_POST_MS = 20_000;
-
 export interface Sizes {
   quick: boolean;
   /** How long the receiver stays down. */
   receiverDownMs: number;
   /** How long the dev server stays down after its kill. */
   serverDownMs: number;
+  /** How long a slow POST takes: the span a worker is killed or stopped in the middle of. */
+  slowPostMs: number;
 }
 
 export interface ChaosScenario {
@@ -29,7 +28,7 @@ export interface ChaosScenario {
   verifications: { quick: number; full: number };
   workers: number;
   /** The customer kind of the i-th verification. */
-  kind(index: number, world: World): CustomerKind;
+  kind(index: number, world: World, sizes: Sizes): CustomerKind;
   /** Runs beside the verifications, from the moment the first one starts. */
   inject(world: World, sizes: Sizes): Promise<void>;
   /** Faults in the sandbox's log (see `ScenarioFigures.vendor`) that would show the scenario's promise broken. */
@@ -47,15 +46,6 @@ const KINDS = {
     waitsFor: ['SOFT_KYC_FAILED'],
   },
   silent: { name: 'silent', prefix: 'silent-', expected: 'VERIFIED', script: {} },
-  slow: { name: 'slow POST', prefix: 'approve-', expected: 'VERIFIED', script: { postDelayMs: SLOW_POST_MS } },
-  // After a soft failure the vendor would accept the request again: a second POST would not be refused, but counted.
-  slowSoft: {
-    name: 'slow POST, soft, then resubmit',
-    prefix: 'soft-',
-    expected: 'VERIFIED',
-    script: { postDelayMs: SLOW_POST_MS },
-    waitsFor: ['SOFT_KYC_FAILED'],
-  },
   // The verification ends where it started: nothing to show for it, so the merchant sends it again.
   bounce: {
     name: 'back to PENDING_KYC_DATA, then resubmit',
@@ -67,6 +57,21 @@ const KINDS = {
 } satisfies Record<string, CustomerKind>;
 
 const MIXED = [KINDS.approve, KINDS.reject, KINDS.soft, KINDS.silent];
+
+const slow = ({ slowPostMs }: Sizes): CustomerKind => ({
+  name: 'slow POST',
+  prefix: 'approve-',
+  expected: 'VERIFIED',
+  script: { postDelayMs: slowPostMs },
+});
+// After a soft failure the vendor would accept the request again: a second POST would not be refused, but counted.
+const slowSoft = ({ slowPostMs }: Sizes): CustomerKind => ({
+  name: 'slow POST, soft, then resubmit',
+  prefix: 'soft-',
+  expected: 'VERIFIED',
+  script: { postDelayMs: slowPostMs },
+  waitsFor: ['SOFT_KYC_FAILED'],
+});
 
 /** The vendor at its worst, drawn per customer: faults on both endpoints, and callbacks that go astray. */
 function withVendorChaos(kind: CustomerKind, world: World): CustomerKind {
@@ -92,7 +97,7 @@ export const SCENARIOS: ChaosScenario[] = [
     name: 'worker killed during the slow POST',
     verifications: { quick: 6, full: 30 },
     workers: 1,
-    kind: (index) => (index % 2 ? KINDS.slowSoft : KINDS.slow),
+    kind: (index, _, sizes) => (index % 2 ? slowSoft(sizes) : slow(sizes)),
     async inject(world, { quick }) {
       await waitForInFlight(world, 'POST', quick ? 4 : 20);
       await killWorkers(world);
@@ -151,7 +156,7 @@ export const SCENARIOS: ChaosScenario[] = [
     verifications: { quick: 16, full: 100 },
     workers: 2,
     // Slow POSTs are in flight when each worker gets SIGTERM: they must finish, not be sent again.
-    kind: (index) => (index % 4 === 0 ? KINDS.slow : KINDS.approve),
+    kind: (index, _, sizes) => (index % 4 === 0 ? slow(sizes) : KINDS.approve),
     async inject(world) {
       await waitForInFlight(world, 'POST', 1);
       await rollingRestart(world);
@@ -163,7 +168,8 @@ export const SCENARIOS: ChaosScenario[] = [
     name: 'everything at once',
     verifications: { quick: 40, full: 300 },
     workers: 2,
-    kind: (index, world) => withVendorChaos([...MIXED, KINDS.bounce, KINDS.slow, KINDS.slowSoft][index % 7]!, world),
+    kind: (index, world, sizes) =>
+      withVendorChaos([...MIXED, KINDS.bounce, slow(sizes), slowSoft(sizes)][index % 7]!, world),
     async inject(world, sizes) {
       await waitForInFlight(world, 'POST', 1);
       await killWorkers(world);
