@@ -70,6 +70,27 @@ describe('continue-as-new', () => {
       expect(posts).toHaveLength(1);
     });
   });
+
+  it('ends TIMED_OUT when the deadline passes in a run that continued as new', async () => {
+    const customerId = `silent-can-deadline-${process.pid}-${Date.now()}`;
+    stack.sandbox.scriptCustomer(customerId, { processingDelayMs: 600_000 });
+    await stack.withKycWorker(async ({ start }) => {
+      // A check every second hands over every few seconds: the deadline falls several runs after the first.
+      const handle = await start({
+        customerId,
+        timing: { firstCheckAfter: '1s', maxCheckInterval: '1s', deadline: '12s' },
+      });
+      const first = await handle.query(statusQuery);
+      const result = await handle.result();
+      expect(result).toMatchObject({ outcome: 'TIMED_OUT', status: 'KYC_PENDING', attempts: 1 });
+      expect(result.startedAt).toBe(first.startedAt);
+      expect(Date.parse(result.completedAt)).toBeGreaterThanOrEqual(Date.parse(first.deadlineAt));
+      const description = await client().workflow.getHandle(handle.workflowId).describe();
+      expect(description.runId).not.toBe(handle.firstExecutionRunId);
+      const posts = stack.sandbox.requestLog(customerId).requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(1);
+    });
+  });
 });
 
 function client(): Client {
