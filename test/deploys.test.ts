@@ -121,9 +121,9 @@ describe('graceful shutdown, process by process', () => {
 
   it('a worker stopped by SIGTERM during a slow POST lets it finish, so the next worker sends none', async () => {
     const customerId = newCustomerId('sigterm-worker');
-    await sandbox(`/customers/${customerId}`, 'PUT', approving({ postDelayMs: 5000 }));
+    // The vendor holds its answer to the POST until the test lets it go.
+    await sandbox(`/customers/${customerId}`, 'PUT', approving({ holdPosts: true }));
     const handle = await startKycVerification(temporal.client, { customerId }, { taskQueue });
-    // The POST has reached the vendor, and its answer is 5 s away.
     await eventually(async () => {
       const { requests } = await sandbox(`/requests?customerId=${customerId}`);
       return requests.some((r) => r.method === 'POST') ? true : undefined;
@@ -133,6 +133,13 @@ describe('graceful shutdown, process by process', () => {
     const exit = exited(worker);
     const signalledAt = Date.now();
     worker.process?.kill('SIGTERM');
+    // The answer comes only once the worker is shutting down.
+    const log = join(stack.logDir, 'worker.log');
+    await eventually(
+      async () => ((await readFile(log, 'utf8')).includes('"state":"STOPPING"') ? true : undefined),
+      'the worker stopping',
+    );
+    await sandbox(`/customers/${customerId}`, 'PATCH', { holdPosts: false });
     expect(await exit).toBe(0);
     // The stopped worker waited for the POST's answer and reported it before it exited: the start activity
     // completed after the signal, and never failed or timed out.

@@ -155,11 +155,12 @@ describe('resubmit is accepted only when it leads to exactly one request', () =>
       const timing = { firstCheckAfter: '1s', deadline: '1h', resubmissionWindow: '2s' };
       const handle = await start({ customerId, timing });
       await waitForPhase(handle, 'AWAITING_RESUBMISSION');
-      stack.sandbox.patchCustomer(customerId, { getDelayMs: 3_000 });
+      stack.sandbox.patchCustomer(customerId, { holdReads: true });
       await readInFlight(stack.sandbox, customerId);
       const refusal = handle.executeUpdate(resubmitUpdate);
       await expect(refusal).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(refusal).rejects.toMatchObject({ cause: { message: expect.stringMatching(/status check runs/) } });
+      stack.sandbox.patchCustomer(customerId, { holdReads: false });
       expect(await handle.result()).toMatchObject({ outcome: 'NEEDS_DATA', resubmissions: 0 });
       expect(acceptedPosts(stack.sandbox, customerId)).toBe(1);
     });
@@ -195,10 +196,11 @@ describe('why the run stopped decides the outcome', () => {
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
-      stack.sandbox.patchCustomer(customerId, { getDelayMs: 2_000, getFaults: Array(20).fill('503') });
+      stack.sandbox.patchCustomer(customerId, { holdReads: true, getFaults: Array(20).fill('503') });
       await handle.signal(kycCallbackSignal, { customerId, status: 'FULL_USER', kycProcessingStatus: null });
       await readInFlight(stack.sandbox, customerId);
       await handle.cancel();
+      stack.sandbox.patchCustomer(customerId, { holdReads: false });
       expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED' });
     });
   });

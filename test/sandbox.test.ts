@@ -497,6 +497,42 @@ describe('XGateway sandbox', () => {
     expect(entry).toMatchObject({ accepted: true, statusCode: null, error: 'client disconnected' });
   });
 
+  it('holds status reads until released, answering with the status at arrival, and sees a held read hang up', async () => {
+    await control('PUT', '/customers/held-1', { status: 'KYC_PENDING', holdReads: true });
+    const inFlight = (count: number) =>
+      waitFor(
+        () => requestLog('held-1'),
+        (log) => log.requests.filter((entry) => entry.answeredAt === null).length === count,
+        `${count} held reads`,
+      );
+    const first = readStatus('held-1');
+    await inFlight(1);
+    sandbox.setStatus('held-1', { status: 'FULL_USER' });
+    const second = readStatus('held-1');
+    await inFlight(2);
+    sandbox.releaseReads('held-1');
+    expect((await (await first).json()) as unknown).toMatchObject({ data: { status: 'KYC_PENDING' } });
+    expect((await (await second).json()) as unknown).toMatchObject({ data: { status: 'FULL_USER' } });
+
+    // Still holding: a later read waits for the next release, or ends when its client hangs up.
+    const abort = new AbortController();
+    const abandoned = fetch(`${sandbox.url}/customer/held-1/bank-transfer/kyc`, {
+      headers: { 'x-api-key': API_KEY },
+      signal: abort.signal,
+    });
+    await inFlight(1);
+    abort.abort();
+    await expect(abandoned).rejects.toThrow();
+    await inFlight(0);
+    const third = readStatus('held-1');
+    await inFlight(1);
+    await control('PATCH', '/customers/held-1', { holdReads: false });
+    expect((await third).status).toBe(200);
+    expect((await readStatus('held-1')).status).toBe(200);
+    const reads = (await requestLog('held-1')).requests.map((entry) => entry.error);
+    expect(reads).toEqual([null, null, 'client disconnected', null, null]);
+  });
+
   it('answers a slow- POST with 204 once its delay is over', async () => {
     const post = await verify('slow-2');
     expect(post.status).toBe(204);

@@ -59,8 +59,8 @@ describe('callbacks wake the workflow', () => {
     await stack.withKycWorker(async ({ start }) => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
-      // A slow read answers with the status at its arrival; both callbacks land while it runs.
-      stack.sandbox.patchCustomer(customerId, { getDelayMs: 1_500 });
+      // A held read answers with the status at its arrival; both callbacks land while it is in flight.
+      stack.sandbox.patchCustomer(customerId, { holdReads: true });
       await handle.signal(kycCallbackSignal, { customerId, status: 'SOFT_KYC_FAILED', kycProcessingStatus: null });
       await readInFlight(stack.sandbox, customerId);
       stack.sandbox.setStatus(customerId, { status: 'FULL_USER' });
@@ -70,6 +70,7 @@ describe('callbacks wake the workflow', () => {
         status: 'KYC_PENDING',
         kycProcessingStatus: 'VERIFICATION_IN_PROGRESS',
       });
+      stack.sandbox.patchCustomer(customerId, { holdReads: false });
       const done = await eventually(
         async () => {
           const s = await handle.query(statusQuery);
@@ -103,13 +104,15 @@ describe('callbacks wake the workflow', () => {
       const handle = await start({ customerId, timing: CALLBACK_ONLY });
       await waitForPhase(handle, 'AWAITING_RESULT');
       const readsBefore = vendorRequests(stack.sandbox, customerId, 'GET').length;
-      // Slow reads, so that each burst lands while a check runs: after the first, then after the second.
-      stack.sandbox.patchCustomer(customerId, { getDelayMs: 1_000 });
+      // Held reads, so that each burst lands while a check runs: after the first, then after the second.
+      stack.sandbox.patchCustomer(customerId, { holdReads: true });
       await flood(handle, 1);
       await readsInFlight(readsBefore + 1);
       await flood(handle, 10);
+      stack.sandbox.releaseReads(customerId);
       await readsInFlight(readsBefore + 2);
       await flood(handle, 10);
+      stack.sandbox.patchCustomer(customerId, { holdReads: false });
       const coalescing = await eventually(async () => {
         const { events } = await handle.fetchHistory();
         return (events ?? []).find((e) =>

@@ -1,6 +1,7 @@
 // A fake XGateway for tests, the demo and benchmarks: the two KYC endpoints this project calls, KYC callbacks, and a
 // control API under /__sandbox/ that scripts customers and shows what the sandbox received. In memory only.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -112,6 +113,14 @@ export function createSandbox(options: SandboxOptions) {
   let closing: Promise<void> | null = null;
 
   const customers = new Map<string, Customer>();
+  /** Emits `<customerId> reads` or `<customerId> posts` when that customer's held requests may answer. */
+  const releases = new EventEmitter().setMaxListeners(0);
+  /** Waits while the customer holds requests of this kind (`holdReads`, `holdPosts`), until they are released. */
+  async function heldFor(customer: Customer, kind: 'reads' | 'posts', signal: AbortSignal): Promise<void> {
+    if (customer[kind === 'reads' ? 'holdReads' : 'holdPosts']) {
+      await once(releases, `${customer.customerId} ${kind}`, { signal });
+    }
+  }
   let requests: RequestLogEntry[] = [];
   let callbackAttempts: CallbackAttempt[] = [];
 
@@ -215,12 +224,12 @@ export function createSandbox(options: SandboxOptions) {
   }
 
   /**
-   * Holds an answer for `ms`, ending early with `disconnected` when the client hangs up (its socket closes) or
-   * `cancelled` when the sandbox resets or closes. Without the first, a client's cancel would show only once the
-   * delay was over.
+   * Holds an answer until `wait` resolves, ending early with `disconnected` when the client hangs up (its socket
+   * closes) or `cancelled` when the sandbox resets or closes. Without the first, a client's cancel would show only
+   * once the wait was over.
    */
   async function hold(
-    ms: number,
+    wait: (signal: AbortSignal) => Promise<unknown>,
     request: FastifyRequest,
     reply: FastifyReply,
     signal: AbortSignal,
@@ -231,7 +240,7 @@ export function createSandbox(options: SandboxOptions) {
     const onClose = () => hungUp.abort();
     reply.raw.once('close', onClose);
     try {
-      await sleep(ms, undefined, { signal: AbortSignal.any([signal, hungUp.signal]) });
+      await wait(AbortSignal.any([signal, hungUp.signal]));
       return 'elapsed';
     } catch {
       return signal.aborted ? 'cancelled' : 'disconnected';
@@ -338,8 +347,16 @@ export function createSandbox(options: SandboxOptions) {
       const lostAnswer =
         customer.postFaultsAfterAccept.shift() ??
         (happens(customer, customer.randomFaults?.lostAnswerRate ?? 0) ? pickOne(customer, LOST_ANSWERS) : undefined);
-      if (customer.postDelayMs > 0) {
-        const held = await hold(customer.postDelayMs, request, reply, signal);
+      if (customer.postDelayMs > 0 || customer.holdPosts) {
+        const held = await hold(
+          async (s) => {
+            await sleep(customer.postDelayMs, undefined, { signal: s });
+            await heldFor(customer, 'posts', s);
+          },
+          request,
+          reply,
+          signal,
+        );
         if (held === 'cancelled') return hangUp(request, reply, entry, 'cancelled');
         if (held === 'disconnected') return hangUp(request, reply, entry, 'client disconnected');
       }
@@ -369,12 +386,18 @@ export function createSandbox(options: SandboxOptions) {
       ...customer.statusDataOverrides,
     };
     const delayMs = customer.getDelayMs + (spikes(customer) ? (customer.randomFaults?.spikeMs ?? 0) : 0);
-    if (delayMs > 0) {
-      try {
-        await sleep(delayMs, undefined, { signal: tasks.signal });
-      } catch {
-        return hangUp(request, reply, entry, 'cancelled');
-      }
+    if (delayMs > 0 || customer.holdReads) {
+      const held = await hold(
+        async (s) => {
+          await sleep(delayMs, undefined, { signal: s });
+          await heldFor(customer, 'reads', s);
+        },
+        request,
+        reply,
+        tasks.signal,
+      );
+      if (held === 'cancelled') return hangUp(request, reply, entry, 'cancelled');
+      if (held === 'disconnected') return hangUp(request, reply, entry, 'client disconnected');
     }
     if (fault === 'unknown-status') {
       entry.fault = fault;
@@ -404,7 +427,17 @@ export function createSandbox(options: SandboxOptions) {
       for (const [key, value] of Object.entries(parsed)) {
         if (value !== undefined) Object.assign(customer, { [key]: structuredClone(value) });
       }
+      if (parsed.holdReads === false) control.releaseReads(customerId);
+      if (parsed.holdPosts === false) control.releasePosts(customerId);
       return view(customer);
+    },
+    /** Lets the customer's held status reads answer (see `holdReads`); later ones wait while it stays set. */
+    releaseReads(customerId: string): void {
+      releases.emit(`${customerFor(customerId).customerId} reads`);
+    },
+    /** Lets the customer's held verification requests answer (see `holdPosts`); later ones wait while it stays set. */
+    releasePosts(customerId: string): void {
+      releases.emit(`${customerFor(customerId).customerId} posts`);
     },
     /** Sets a status now (e.g. a reversal of FULL_USER) and sends a callback for it. */
     setStatus(customerId: string, update: StatusUpdate): CustomerView {

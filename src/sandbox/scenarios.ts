@@ -89,8 +89,18 @@ export const customerScriptSchema = z.strictObject({
   /** Applied one per accepted verification; the last one repeats. */
   outcomes: z.array(outcomeSchema).min(1).optional(),
   postDelayMs: delaySchema.optional(),
+  /**
+   * While true, every accepted verification request waits before answering (after `postDelayMs`) until the sandbox's
+   * `releasePosts` lets the waiting ones go (or this is set false again): a POST in flight for as long as a test needs.
+   */
+  holdPosts: z.boolean().optional(),
   /** How long every status read takes to answer (a latency spike while set). */
   getDelayMs: delaySchema.optional(),
+  /**
+   * While true, every status read waits before answering until the sandbox's `releaseReads` lets the waiting ones go
+   * (or this is set false again): a test holds a read in flight for as long as it needs, not for a span of time.
+   */
+  holdReads: z.boolean().optional(),
   processingDelayMs: delaySchema.optional(),
   /** Consumed one per POST, before anything else is checked. */
   postFaults: z.array(z.enum(FAULTS)).optional(),
@@ -141,7 +151,9 @@ export interface Customer {
   /** How many random draws this customer has made. */
   draws: number;
   postDelayMs: number;
+  holdPosts: boolean;
   getDelayMs: number;
+  holdReads: boolean;
   processingDelayMs: number;
   retryAfterSeconds: number;
   postResponse: 'no-content' | 'json' | 'refusal';
@@ -162,7 +174,9 @@ function scenarioFor(customerId: string, timing: ScenarioTiming): Required<Parse
     kycEndUserErrorMessage: null,
     outcomes: [FULL_USER],
     postDelayMs: 0,
+    holdPosts: false,
     getDelayMs: 0,
+    holdReads: false,
     processingDelayMs: timing.processingDelayMs,
     postFaults: [],
     getFaults: [],
@@ -247,6 +261,8 @@ export function createCustomer(customerId: string, script: ParsedScript, timing:
     draws: 0,
     postDelayMs: pick('postDelayMs'),
     getDelayMs: pick('getDelayMs'),
+    holdReads: pick('holdReads'),
+    holdPosts: pick('holdPosts'),
     processingDelayMs: pick('processingDelayMs'),
     retryAfterSeconds: pick('retryAfterSeconds'),
     postResponse: pick('postResponse'),
