@@ -4,15 +4,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { type BundleOptions, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 import { failureConverterPath } from '../src/codec/data-converter.js';
 
-/** Writes the bundle of src/workflows to `output` and returns the path. */
-export async function bundleWorkflows(output: string): Promise<string> {
+/** Writes the bundle of src/workflows to `output` and returns the path; tests hook webpack's config (bundle.ts). */
+export async function bundleWorkflows(
+  output: string,
+  { webpackConfigHook }: Pick<BundleOptions, 'webpackConfigHook'> = {},
+): Promise<string> {
   const workflowsPath = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
   // webpack's report of every module says nothing a caller needs; warnings and errors still show.
-  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: new DefaultLogger('WARN') });
+  const logger = new DefaultLogger('WARN');
+  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger, webpackConfigHook });
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, code);
   return output;

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 
 import { getKycVerificationStatus, resubmitKycVerification, startKycVerification } from '../src/client.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
+import { firstLine } from '../src/config.js';
 import type { Outcome } from '../src/shared/contract.js';
 import { PortBusyError } from './lib/ports.js';
 import { type Stack, startStack } from './lib/stack.js';
@@ -161,10 +162,6 @@ async function main(): Promise<void> {
       `approve-$(date +%s) with the demo's keys (${encryption.from}), or: temporal workflow show --codec-endpoint ` +
       `${stack.codecServerUrl} --workflow-id <id>. Ctrl-C stops everything.`,
   );
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 await main();

@@ -9,8 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 
 import { failureConverterPath } from '../src/codec/data-converter.js';
-import { testBundle } from './helpers/bundle.js';
-import { quietLogger } from './helpers/kyc.js';
+import { quietLogger, testBundle } from './helpers/bundle.js';
 import { installQuietRuntime } from './helpers/temporal.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   ConfigError,
   type Env,
+  firstLine,
   logLevelSchema,
   optionalSecret,
   parseEnv,
@@ -64,9 +65,8 @@ async function main(): Promise<void> {
   try {
     await app.listen({ host: config.CODEC_SERVER_HOST, port: config.CODEC_SERVER_PORT });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     console.error(
-      `kyc-codec-server: CODEC_SERVER_PORT: cannot listen on ${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}: ${message}`,
+      `kyc-codec-server: CODEC_SERVER_PORT: cannot listen on ${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}: ${firstLine(error)}`,
     );
     process.exit(1);
   }

@@ -115,12 +115,6 @@ export function createSandbox(options: SandboxOptions) {
   const customers = new Map<string, Customer>();
   /** Emits `<customerId> reads` or `<customerId> posts` when that customer's held requests may answer. */
   const releases = new EventEmitter().setMaxListeners(0);
-  /** Waits while the customer holds requests of this kind (`holdReads`, `holdPosts`), until they are released. */
-  async function heldFor(customer: Customer, kind: 'reads' | 'posts', signal: AbortSignal): Promise<void> {
-    if (customer[kind === 'reads' ? 'holdReads' : 'holdPosts']) {
-      await once(releases, `${customer.customerId} ${kind}`, { signal });
-    }
-  }
   let requests: RequestLogEntry[] = [];
   let callbackAttempts: CallbackAttempt[] = [];
 
@@ -224,26 +218,33 @@ export function createSandbox(options: SandboxOptions) {
   }
 
   /**
-   * Holds an answer until `wait` resolves, ending early with `disconnected` when the client hangs up (its socket
-   * closes) or `cancelled` when the sandbox resets or closes. Without the first, a client's cancel would show only
-   * once the wait was over.
+   * Holds an answer for `delayMs`, then, while the customer holds requests of this kind (`holdReads`, `holdPosts`),
+   * until the test releases them. A client that hangs up (its socket closes) or a reset or close of the sandbox ends
+   * the exchange at once, unanswered: the reply is returned then, and undefined when the answer may go. Without the
+   * first, a client's cancel would show only once the wait was over.
    */
   async function hold(
-    wait: (signal: AbortSignal) => Promise<unknown>,
-    request: FastifyRequest,
-    reply: FastifyReply,
+    customer: Customer,
+    kind: 'reads' | 'posts',
+    delayMs: number,
+    exchange: { request: FastifyRequest; reply: FastifyReply; entry: RequestLogEntry },
     signal: AbortSignal,
-  ): Promise<'elapsed' | 'disconnected' | 'cancelled'> {
-    if (request.socket.destroyed) return 'disconnected';
+  ): Promise<FastifyReply | undefined> {
+    const { request, reply, entry } = exchange;
+    const held = () => (kind === 'reads' ? customer.holdReads : customer.holdPosts);
+    if (delayMs <= 0 && !held()) return undefined;
+    if (request.socket.destroyed) return hangUp(request, reply, entry, 'client disconnected');
     const hungUp = new AbortController();
     // Nothing has been answered yet, so the response's `close` means that the connection went away.
     const onClose = () => hungUp.abort();
     reply.raw.once('close', onClose);
     try {
-      await wait(AbortSignal.any([signal, hungUp.signal]));
-      return 'elapsed';
+      const ended = AbortSignal.any([signal, hungUp.signal]);
+      await sleep(delayMs, undefined, { signal: ended });
+      if (held()) await once(releases, `${customer.customerId} ${kind}`, { signal: ended });
+      return undefined;
     } catch {
-      return signal.aborted ? 'cancelled' : 'disconnected';
+      return hangUp(request, reply, entry, signal.aborted ? 'cancelled' : 'client disconnected');
     } finally {
       reply.raw.off('close', onClose);
     }
@@ -347,19 +348,8 @@ export function createSandbox(options: SandboxOptions) {
       const lostAnswer =
         customer.postFaultsAfterAccept.shift() ??
         (happens(customer, customer.randomFaults?.lostAnswerRate ?? 0) ? pickOne(customer, LOST_ANSWERS) : undefined);
-      if (customer.postDelayMs > 0 || customer.holdPosts) {
-        const held = await hold(
-          async (s) => {
-            await sleep(customer.postDelayMs, undefined, { signal: s });
-            await heldFor(customer, 'posts', s);
-          },
-          request,
-          reply,
-          signal,
-        );
-        if (held === 'cancelled') return hangUp(request, reply, entry, 'cancelled');
-        if (held === 'disconnected') return hangUp(request, reply, entry, 'client disconnected');
-      }
+      const hungUp = await hold(customer, 'posts', customer.postDelayMs, { request, reply, entry }, signal);
+      if (hungUp) return hungUp;
       if (lostAnswer) return injectFault(lostAnswer, customer, request, reply, entry);
       if (request.socket.destroyed) return hangUp(request, reply, entry, 'client disconnected');
       if (customer.postResponse === 'json') {
@@ -386,19 +376,8 @@ export function createSandbox(options: SandboxOptions) {
       ...customer.statusDataOverrides,
     };
     const delayMs = customer.getDelayMs + (spikes(customer) ? (customer.randomFaults?.spikeMs ?? 0) : 0);
-    if (delayMs > 0 || customer.holdReads) {
-      const held = await hold(
-        async (s) => {
-          await sleep(delayMs, undefined, { signal: s });
-          await heldFor(customer, 'reads', s);
-        },
-        request,
-        reply,
-        tasks.signal,
-      );
-      if (held === 'cancelled') return hangUp(request, reply, entry, 'cancelled');
-      if (held === 'disconnected') return hangUp(request, reply, entry, 'client disconnected');
-    }
+    const hungUp = await hold(customer, 'reads', delayMs, { request, reply, entry }, tasks.signal);
+    if (hungUp) return hungUp;
     if (fault === 'unknown-status') {
       entry.fault = fault;
       return answer(reply, entry, 200, { success: true, data: { ...data, status: UNDOCUMENTED_STATUS } });

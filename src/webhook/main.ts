@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 
 import { createDataConverter, encryptionKeyIds } from '../codec/data-converter.js';
-import { runMain, temporalConnectionFromEnv } from '../config.js';
+import { firstLine, runMain, temporalConnectionFromEnv } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
 import { createWebhookServer } from './server.js';
@@ -81,10 +81,6 @@ function listenFailure(variable: string, host: string, port: number, error: unkn
   return inUse
     ? `kyc-webhook: ${variable}: port ${port} on ${host} is already in use`
     : `kyc-webhook: ${variable}: cannot listen on ${host}:${port}: ${firstLine(error)}`;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 function fail(message: string): never {

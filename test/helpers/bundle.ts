@@ -10,10 +10,8 @@ import { build } from 'esbuild';
 
 import { bundleWorkflows } from '../../scripts/bundle-workflows.js';
 import { COMPILED_SOURCES_VARIABLE } from '../../scripts/lib/entry.js';
-import { failureConverterPath } from '../../src/codec/data-converter.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-export const workflowsPath = here('../../src/workflows/index.ts');
 
 export const BUNDLES = {
   /** The code production runs: for the replay test, and for the workers of whole stacks run as processes. */
@@ -34,30 +32,26 @@ export function testBundle(name: keyof typeof BUNDLES): { codePath: string } {
   return { codePath: join(dir, BUNDLES[name]) };
 }
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-
-/** The fast-retries bundle's code: webpack resolves the production timing file to the test's. */
-export async function bundleFastRetries(): Promise<string> {
-  const production = here('../../src/workflows/retry-timing.ts');
-  const fast = here('../workflows/fast-retry-timing.ts');
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    failureConverterPath,
-    logger: quiet,
-    webpackConfigHook: (config) => ({
-      ...config,
-      resolve: { ...config.resolve, alias: { ...config.resolve?.alias, [production]: fast } },
-    }),
-  });
-  return code;
-}
+/** For webpack's report of every module, which says nothing a test needs. */
+export const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 /** Builds every bundle into `dir` and points this process (and so its children) at them; for the global setup. */
 export async function buildTestBundles(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await bundleWorkflows(join(dir, BUNDLES.production));
-  writeFileSync(join(dir, BUNDLES.fastRetries), await bundleFastRetries());
-  const webhook = await bundleWorkflowCode({ workflowsPath: here('../workflows/webhook-workflows.ts'), logger: quiet });
+  // The same workflows, webpack resolving the production timing file to the test's.
+  const production = here('../../src/workflows/retry-timing.ts');
+  const fast = here('../workflows/fast-retry-timing.ts');
+  await bundleWorkflows(join(dir, BUNDLES.fastRetries), {
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, alias: { ...config.resolve?.alias, [production]: fast } },
+    }),
+  });
+  const webhook = await bundleWorkflowCode({
+    workflowsPath: here('../workflows/webhook-workflows.ts'),
+    logger: quietLogger,
+  });
   writeFileSync(join(dir, BUNDLES.webhook), webhook.code);
   process.env[DIR_VARIABLE] = dir;
   // Stacks of processes (scripts/lib/stack.ts) hand a bundle made ahead to their workers instead of making one.

@@ -314,15 +314,6 @@ export async function historyTexts(value: unknown, codec?: EncryptionCodec): Pro
   return found;
 }
 
-export const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-
 /** Waits until the workflow's `status` query reports `phase`, and returns that state. */
 export async function waitForPhase(handle: WorkflowHandle, phase: Phase): Promise<KycVerificationState> {
   return eventually(async () => {
