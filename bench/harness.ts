@@ -58,8 +58,6 @@ export async function startBench(options: BenchOptions): Promise<Bench> {
   const { label, env, floor, floorMetricsPort, dynamicConfig } = options;
   const ports: StackPorts = {
     temporal: await freePort(),
-    sandbox: await freePort(),
-    webhook: await freePort(),
     webhookMetrics: await freePort(),
     workerMetrics: [await freePort()],
   };

@@ -57,10 +57,11 @@ function demoEncryptionKeys(dbFile: string): { keys: string; from: string } {
 }
 const encryption = demoEncryptionKeys(flags['db-file']);
 
-function port(flag: keyof typeof flags): number {
+/** `anyAllowed`: 0 is taken too, and the process listens on a port the system picks (the demo prints where). */
+function port(flag: keyof typeof flags, anyAllowed = false): number {
   const value = Number(flags[flag]);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    console.error(`--${flag}: ${String(flags[flag])} is not a port number`);
+  if (!Number.isInteger(value) || value < (anyAllowed ? 0 : 1) || value > 65535) {
+    console.error(`--${flag}: ${String(flags[flag])} is not a port number${anyAllowed ? ' (0: any free port)' : ''}`);
     process.exit(2);
   }
   return value;
@@ -96,11 +97,11 @@ async function main(): Promise<void> {
       ports: {
         temporal: port('temporal-port'),
         temporalUi: port('ui-port'),
-        sandbox: port('sandbox-port'),
-        webhook: port('webhook-port'),
+        sandbox: port('sandbox-port', true),
+        webhook: port('webhook-port', true),
         webhookMetrics: port('metrics-port'),
         workerMetrics: [port('worker-metrics-port')],
-        codecServer: port('codec-port'),
+        codecServer: port('codec-port', true),
       },
       encryptionKeys: encryption.keys,
       dbFile: flags['db-file'],

@@ -36,6 +36,14 @@ export function createLogger(
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
+/**
+ * For the line that names where a process listens, written whatever LOG_LEVEL says: with a port of 0 the system picks
+ * it, and that line is the only place it appears (the stacks that tests start read it there).
+ */
+export function startupLogger(logger: PinoLogger): PinoLogger {
+  return logger.child({}, { level: 'info' });
+}
+
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
   DEBUG: 'debug',

@@ -254,23 +254,26 @@ describe("Temporal's connection variables (temporalConnectionFromEnv)", () => {
         XGATEWAY_SECRET_KEY: SECRET,
         WEBHOOK_PORT: '0',
         METRICS_PORT: '0',
+        // The start-up line still names the port the system picked: it is the only place it appears.
+        LOG_LEVEL: 'warn',
       },
     });
     let stderr = '';
     receiver.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = once(receiver, 'exit');
     try {
-      let url: string | undefined;
-      let ready: Record<string, unknown> | undefined;
+      const lines: Record<string, unknown>[] = [];
       for await (const line of createInterface({ input: receiver.stdout })) {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        url ??= /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(String(entry.msg))?.[1];
-        if (entry.msg === 'receiver ready') {
-          ready = entry;
-          break;
-        }
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (lines.at(-1)?.msg === 'receiver ready') break;
       }
-      expect(ready).toMatchObject({ temporal: UNREACHABLE });
+      // Only the start-up line passes LOG_LEVEL=warn (Fastify's own "Server listening at" is info).
+      expect(lines).toHaveLength(1);
+      const [ready] = lines;
+      expect(ready).toMatchObject({ temporal: UNREACHABLE, metricsUrl: null });
+      const { origin, pathname, port } = new URL(String(ready?.url));
+      expect({ pathname, picked: Number(port) > 0 }).toEqual({ pathname: '/callbacks/kyc', picked: true });
+      const url = origin;
       expect(stderr).toBe('');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const readiness = await fetch(`${url}/readyz`);

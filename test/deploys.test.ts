@@ -88,8 +88,6 @@ describe('graceful shutdown, process by process', () => {
     stack = await startStack({
       ports: {
         temporal: 0,
-        sandbox: await freePort(),
-        webhook: await freePort(),
         webhookMetrics: await freePort(),
         workerMetrics: [await freePort()],
       },

@@ -22,7 +22,8 @@ const apiKey = `api-${randomUUID()}`;
 const secretKey = `secret-${randomUUID()}`;
 const taskQueue = uniqueTaskQueue('system');
 const run = `${process.pid}-${Date.now()}`;
-const ports = { sandbox: 0, webhook: 0, webhookMetrics: 0, workerMetrics: 0 };
+// The sandbox and the receiver listen on port 0 and report theirs; metrics ports cannot (scripts/lib/stack.ts).
+const ports = { webhookMetrics: 0, workerMetrics: 0 };
 
 let stack: Stack;
 let temporal: TemporalTestContext;

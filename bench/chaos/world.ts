@@ -37,8 +37,6 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const stack = await startStack({
     ports: {
       temporal: await freePort(),
-      sandbox: await freePort(),
-      webhook: await freePort(),
       webhookMetrics: await freePort(),
       workerMetrics,
     },

@@ -15,16 +15,22 @@ import { assertPortFree } from './ports.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
+/**
+ * Where the stack's processes listen. The sandbox, the receiver and the codec server take 0 (their default): each then
+ * listens on a port the system picks and names it in its start-up line, which the stack reads. The others cannot: the
+ * pinned dev server refuses `--port 0`, a METRICS_PORT of 0 turns metrics off, and the worker's metrics listener is
+ * Temporal core's, which does not say which port it got.
+ */
 export interface StackPorts {
   /** Ignored when `temporalAddress` is given. */
   temporal: number;
   temporalUi?: number;
-  sandbox: number;
-  webhook: number;
+  sandbox?: number;
+  webhook?: number;
   webhookMetrics: number;
   /** One per worker: the stack starts as many workers as ports given. */
   workerMetrics: number[];
-  /** With `encryptionKeys`: the codec server's port, which the dev server's UI then decrypts through. */
+  /** With `encryptionKeys`: the codec server's port (0 for any), which the dev server's UI then decrypts through. */
   codecServer?: number;
 }
 
@@ -91,10 +97,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   );
   const codecServerPort = encryptionKeys ? ports.codecServer : undefined;
-  const codecServerUrl = codecServerPort === undefined ? undefined : origin(codecServerPort);
-  await assertPortFree(ports.sandbox, 'Sandbox (SANDBOX_PORT)');
-  if (codecServerPort !== undefined) await assertPortFree(codecServerPort, 'Codec server (CODEC_SERVER_PORT)');
-  await assertPortFree(ports.webhook, 'Callback receiver (WEBHOOK_PORT)');
+  const sandboxPort = ports.sandbox ?? 0;
+  const webhookPort = ports.webhook ?? 0;
+  if (sandboxPort) await assertPortFree(sandboxPort, 'Sandbox (SANDBOX_PORT)');
+  if (codecServerPort) await assertPortFree(codecServerPort, 'Codec server (CODEC_SERVER_PORT)');
+  if (webhookPort) await assertPortFree(webhookPort, 'Callback receiver (WEBHOOK_PORT)');
   await assertPortFree(ports.webhookMetrics, 'Receiver metrics (METRICS_PORT)');
   for (const port of ports.workerMetrics) await assertPortFree(port, 'Worker metrics (WORKER_METRICS_PORT)');
   mkdirSync(options.logDir, { recursive: true });
@@ -103,12 +110,37 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => undefined);
   };
-  const startService = async (service: Service) => {
+  const startService = async <S extends Service>(service: S): Promise<S> => {
     started.push(service);
     await service.start();
     return service;
   };
   try {
+    const keys = randomSandboxKeys();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      XGATEWAY_API_KEY: keys.apiKey,
+      XGATEWAY_SECRET_KEY: keys.secretKey,
+      TEMPORAL_NAMESPACE: 'default',
+      KYC_TASK_QUEUE: options.taskQueue,
+      ...options.env,
+      // After `options.env`: the keys the children use are the ones `stack.encryptionKeys` reports.
+      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys ?? '',
+    };
+    // Each process starts once the address it needs is known: the codec server's for the dev server's UI, Temporal's
+    // for the receiver, the receiver's for the sandbox's callbacks, the sandbox's for the workers.
+    let codecServer: ListeningService | undefined;
+    if (codecServerPort !== undefined) {
+      const ui = ports.temporalUi ?? 8233;
+      codecServer = await startService(
+        listeningService('codec-server', 'src/codec/main.ts', 'CODEC_SERVER_PORT', codecServerPort, {
+          env: { ...env, CODEC_SERVER_ALLOWED_ORIGINS: `http://127.0.0.1:${ui},http://localhost:${ui}` },
+          logDir: options.logDir,
+          announcement: startupLine('codec server ready'),
+          readyPath: '/healthz',
+        }),
+      );
+    }
     let temporal: Stack['temporal'] = { address: options.temporalAddress ?? '' };
     let temporalService: Service | undefined;
     if (!options.temporalAddress) {
@@ -117,7 +149,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         uiPort: ports.temporalUi,
         dbFile: options.dbFile,
         dynamicConfig: options.dynamicConfig,
-        uiCodecEndpoint: codecServerUrl,
+        uiCodecEndpoint: codecServer?.origin,
       });
       await startService(temporalService);
       temporal = {
@@ -125,61 +157,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         uiUrl: ports.temporalUi === undefined ? undefined : `http://127.0.0.1:${ports.temporalUi}`,
       };
     }
-    const sandboxUrl = `http://127.0.0.1:${ports.sandbox}/api/v2`;
-    const webhookUrl = `http://127.0.0.1:${ports.webhook}/callbacks/kyc`;
-    const keys = randomSandboxKeys();
-    const env = {
-      ...process.env,
-      XGATEWAY_API_KEY: keys.apiKey,
-      XGATEWAY_SECRET_KEY: keys.secretKey,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: 'default',
-      KYC_TASK_QUEUE: options.taskQueue,
-      SANDBOX_PORT: String(ports.sandbox),
-      SANDBOX_CALLBACK_URL: webhookUrl,
-      XGATEWAY_BASE_URL: sandboxUrl,
-      WEBHOOK_PORT: String(ports.webhook),
-      ...options.env,
-      // After `options.env`: the keys the children use are the ones `stack.encryptionKeys` reports.
-      PAYLOAD_ENCRYPTION_KEYS: options.encryptionKeys ?? '',
-    };
-    if (codecServerPort !== undefined) {
-      const ui = ports.temporalUi ?? 8233;
-      await startService(
-        nodeService(
-          'codec-server',
-          'src/codec/main.ts',
-          {
-            ...env,
-            CODEC_SERVER_PORT: String(codecServerPort),
-            CODEC_SERVER_ALLOWED_ORIGINS: `http://127.0.0.1:${ui},http://localhost:${ui}`,
-          },
-          options.logDir,
-          `${codecServerUrl}/healthz`,
-        ),
-      );
-    }
-    const [workflowBundle] = await Promise.all([
+    env.TEMPORAL_ADDRESS = temporal.address;
+    const [workflowBundle, receiver] = await Promise.all([
       workflowBundleOnce(),
       startService(
-        nodeService(
-          'sandbox',
-          'src/sandbox/main.ts',
-          env,
-          options.logDir,
-          `${origin(ports.sandbox)}/__sandbox/requests`,
-        ),
-      ),
-      startService(
-        nodeService(
-          'webhook',
-          'src/webhook/main.ts',
-          { ...env, METRICS_PORT: String(ports.webhookMetrics) },
-          options.logDir,
-          `${origin(ports.webhook)}/readyz`,
-        ),
+        listeningService('webhook', 'src/webhook/main.ts', 'WEBHOOK_PORT', webhookPort, {
+          env: { ...env, METRICS_PORT: String(ports.webhookMetrics) },
+          logDir: options.logDir,
+          announcement: startupLine('receiver ready'),
+          readyPath: '/readyz',
+        }),
       ),
     ]);
+    const webhookUrl = receiver.url;
+    const sandbox = await startService(
+      listeningService('sandbox', 'src/sandbox/main.ts', 'SANDBOX_PORT', sandboxPort, {
+        env: { ...env, SANDBOX_CALLBACK_URL: webhookUrl },
+        logDir: options.logDir,
+        announcement: (line) => /^XGateway sandbox: API (http:\/\/\S+), control /.exec(line)?.[1],
+        readyPath: '/__sandbox/requests',
+      }),
+    );
+    const sandboxUrl = sandbox.url;
     const nodeFlags = workerNodeFlags();
     const workers = await Promise.all(
       ports.workerMetrics.map((port, index) =>
@@ -187,7 +186,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           nodeService(
             index === 0 ? 'worker' : `worker-${index + 1}`,
             'src/worker.ts',
-            { ...env, METRICS_PORT: String(port), WORKFLOW_BUNDLE_PATH: workflowBundle },
+            {
+              ...env,
+              XGATEWAY_BASE_URL: sandboxUrl,
+              METRICS_PORT: String(port),
+              WORKFLOW_BUNDLE_PATH: workflowBundle,
+            },
             options.logDir,
             `${origin(port)}/metrics`,
             nodeFlags,
@@ -195,16 +199,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ),
       ),
     );
-    const [sandbox, receiver] = started.filter((service) => service.name === 'sandbox' || service.name === 'webhook');
     return {
       temporal,
       keys,
       sandboxUrl,
-      sandboxControlUrl: `${origin(ports.sandbox)}/__sandbox`,
+      sandboxControlUrl: `${sandbox.origin}/__sandbox`,
       webhookUrl,
       encryptionKeys,
-      codecServerUrl,
-      services: { temporal: temporalService, sandbox: sandbox as Service, receiver: receiver as Service, workers },
+      codecServerUrl: codecServer?.origin,
+      services: { temporal: temporalService, sandbox, receiver, workers },
       get worker(): ChildProcess {
         const process = workers[0]?.process;
         if (!process) throw new Error('the first worker is not running');
@@ -273,6 +276,104 @@ function nodeService(
     () => launch(name, entry, env, logDir, nodeFlags),
     (child) => waitForHttp(readyUrl, child, name),
   );
+}
+
+/** A service that listens where its start-up line says: `url` is that URL, `origin` its origin. */
+interface ListeningService extends Service {
+  readonly url: string;
+  readonly origin: string;
+}
+
+/**
+ * A Node process that listens on `port`, or with 0 on the one the system picks, and names its URL in a line of its
+ * stdout, which `announcement` finds. A restart asks for the port the first start got: whoever was told the address
+ * (the sandbox, the workers) keeps it, as with a process restarted in place.
+ */
+function listeningService(
+  name: string,
+  entry: string,
+  portVariable: string,
+  port: number,
+  options: {
+    env: NodeJS.ProcessEnv;
+    logDir: string;
+    announcement: (line: string) => string | undefined;
+    readyPath: string;
+  },
+): ListeningService {
+  let url: URL | undefined;
+  const inner = service(
+    name,
+    () => launch(name, entry, { ...options.env, [portVariable]: String(port) }, options.logDir, []),
+    async (child) => {
+      url = new URL(await announced(child, options.announcement, name));
+      port = Number(url.port);
+      await waitForHttp(`${url.origin}${options.readyPath}`, child, name);
+    },
+  );
+  const started = () => {
+    if (!url) throw new Error(`${name} has not started`);
+    return url;
+  };
+  return Object.defineProperties(inner, {
+    url: { get: () => started().href },
+    origin: { get: () => started().origin },
+  }) as ListeningService;
+}
+
+/** Finds a JSON start-up line by its message (logging.ts's `startupLogger`) and returns its `url`. */
+function startupLine(message: string): (line: string) => string | undefined {
+  return (line) => {
+    let entry: { msg?: unknown; url?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return undefined;
+    }
+    return entry.msg === message && typeof entry.url === 'string' ? entry.url : undefined;
+  };
+}
+
+/**
+ * Resolves with what `announcement` finds in a line of the child's stdout; rejects if the child exits first. It only
+ * listens beside `launch`'s pipe to the log file, and never pauses the stream, which would stall the child's writes.
+ */
+function announced(
+  child: ChildProcess,
+  announcement: (line: string) => string | undefined,
+  name: string,
+  timeoutMs = 90_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${name} did not name the URL it listens on within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const onData = (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const found = announcement(line);
+        if (found === undefined) continue;
+        done();
+        resolve(found);
+        return;
+      }
+    };
+    const onExit = () => {
+      done();
+      // `launch` records the reason in its own exit listener, which runs first.
+      reject(new Error((child as ChildProcess & { exitReason?: string }).exitReason ?? `${name} exited`));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
 }
 
 /**

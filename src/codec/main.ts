@@ -15,7 +15,7 @@ import {
   requiredSecret,
   runMain,
 } from '../config.js';
-import { createLogger } from '../logging.js';
+import { createLogger, startupLogger } from '../logging.js';
 import { encryptionKeysSchema } from './data-converter.js';
 import { createCodecServer } from './server.js';
 
@@ -62,16 +62,17 @@ async function main(): Promise<void> {
     token: config.CODEC_SERVER_TOKEN,
     logger,
   });
+  let url: string;
   try {
-    await app.listen({ host: config.CODEC_SERVER_HOST, port: config.CODEC_SERVER_PORT });
+    url = await app.listen({ host: config.CODEC_SERVER_HOST, port: config.CODEC_SERVER_PORT });
   } catch (error) {
     console.error(
       `kyc-codec-server: CODEC_SERVER_PORT: cannot listen on ${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}: ${firstLine(error)}`,
     );
     process.exit(1);
   }
-  logger.info(
-    { origins: config.CODEC_SERVER_ALLOWED_ORIGINS, token: config.CODEC_SERVER_TOKEN !== undefined },
+  startupLogger(logger).info(
+    { url, origins: config.CODEC_SERVER_ALLOWED_ORIGINS, token: config.CODEC_SERVER_TOKEN !== undefined },
     'codec server ready',
   );
   const stop = async () => {

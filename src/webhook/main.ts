@@ -3,9 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 
 import { createDataConverter, encryptionKeyIds } from '../codec/data-converter.js';
 import { firstLine, runMain, temporalConnectionFromEnv } from '../config.js';
-import { createLogger } from '../logging.js';
+import { createLogger, startupLogger } from '../logging.js';
 import { createWebhookMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
-import { createWebhookServer } from './server.js';
+import { CALLBACK_PATH, createWebhookServer } from './server.js';
 import { loadWebhookConfig } from './webhook-config.js';
 
 /** How long in-flight callbacks get to finish after SIGTERM: Temporal calls take at most WEBHOOK_TEMPORAL_TIMEOUT_MS. */
@@ -35,8 +35,9 @@ async function main(): Promise<void> {
   });
 
   let metricsServer: MetricsServer | undefined;
+  let origin: string;
   try {
-    await app.listen({ host: config.host, port: config.port });
+    origin = await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await connection.close();
     fail(listenFailure('WEBHOOK_PORT', config.host, config.port, error));
@@ -52,11 +53,17 @@ async function main(): Promise<void> {
       await connection.close();
       fail(listenFailure('METRICS_PORT', config.metricsHost, config.metricsPort, error));
     }
-    logger.info({ url: `http://${config.metricsHost}:${metricsServer.port}/metrics` }, 'metrics listening');
   }
   const payloadEncryptionKeyIds = encryptionKeyIds(config.encryptionKeys);
-  logger.info(
-    { taskQueue: config.taskQueue, namespace: temporal.namespace, temporal: address, payloadEncryptionKeyIds },
+  startupLogger(logger).info(
+    {
+      url: `${origin}${CALLBACK_PATH}`,
+      metricsUrl: metricsServer ? `http://${config.metricsHost}:${metricsServer.port}/metrics` : null,
+      taskQueue: config.taskQueue,
+      namespace: temporal.namespace,
+      temporal: address,
+      payloadEncryptionKeyIds,
+    },
     'receiver ready',
   );
 
