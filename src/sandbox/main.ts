@@ -1,4 +1,6 @@
 // `npm run sandbox`: the fake XGateway on a fixed port, for the demo and for manual runs against the worker.
+import { fileURLToPath } from 'node:url';
+
 import { z } from 'zod';
 
 import { ConfigError, type Env, firstLine, parseEnv, portSchema, runMain, urlSchema } from '../config.js';
@@ -19,8 +21,13 @@ const sandboxEnvSchema = z.object({
   SANDBOX_REORDER_HOLD_MS: delaySchema.default(5000),
 });
 
+/** Parses the sandbox's variables; a mistake is one line naming the variable. */
+export function loadSandboxConfig(env: Env): z.output<typeof sandboxEnvSchema> {
+  return parseEnv(sandboxEnvSchema, env);
+}
+
 async function main(env: Env): Promise<void> {
-  const config = parseEnv(sandboxEnvSchema, env);
+  const config = loadSandboxConfig(env);
   // The starter (demo, bench) passes the keys it made; run by hand, the sandbox makes a pair and prints it below.
   const generated = randomSandboxKeys();
   const apiKey = config.XGATEWAY_API_KEY ?? generated.apiKey;
@@ -73,4 +80,4 @@ async function main(env: Env): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-await runMain(() => main(process.env));
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runMain(() => main(process.env));
