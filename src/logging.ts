@@ -37,8 +37,8 @@ export function createLogger(
 }
 
 /**
- * For the line that names where a process listens, written whatever LOG_LEVEL says: with a port of 0 the system picks
- * it, and that line is the only place it appears (the stacks that tests start read it there).
+ * For a process's start-up line, written whatever LOG_LEVEL says: it names where the process listens, which with a
+ * port of 0 appears nowhere else, and tells whoever started the process that it is up (scripts/lib/stack.ts reads it).
  */
 export function startupLogger(logger: PinoLogger): PinoLogger {
   return logger.child({}, { level: 'info' });

@@ -28,7 +28,7 @@ import {
   temporalEnvSchema,
   urlSchema,
 } from './config.js';
-import { createLogger, temporalLogger } from './logging.js';
+import { createLogger, startupLogger, temporalLogger } from './logging.js';
 import { SANDBOX_BASE_URL } from './sandbox/defaults.js';
 import { START_HEARTBEAT_TIMEOUT_MS, START_TO_CLOSE_TIMEOUT_MS } from './shared/contract.js';
 import { createXGatewayClient } from './xgateway/client.js';
@@ -180,7 +180,7 @@ async function main(env: Env = process.env): Promise<void> {
     workerDeploymentOptions: workerDeploymentOptions(config),
     shutdownGraceTime: '30 seconds',
   });
-  logger.info(
+  startupLogger(logger).info(
     {
       taskQueue: config.KYC_TASK_QUEUE,
       namespace: temporal.namespace,

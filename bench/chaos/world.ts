@@ -32,14 +32,9 @@ export interface World extends Target {
 
 export async function startWorld(options: WorldOptions): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), `kyc-chaos-${options.name}-`));
-  const workerMetrics: number[] = [];
-  for (let i = 0; i < options.workers; i += 1) workerMetrics.push(await freePort());
   const stack = await startStack({
-    ports: {
-      temporal: await freePort(),
-      webhookMetrics: await freePort(),
-      workerMetrics,
-    },
+    // Only the dev server's port is picked: it cannot listen on 0. The rest listen on 0, or serve no metrics.
+    ports: { temporal: await freePort(), workerMetrics: Array<number>(options.workers).fill(0) },
     dbFile: join(dataDir, 'temporal.sqlite'),
     logDir: join(options.logDir, options.name),
     taskQueue: `chaos-${options.name}`,

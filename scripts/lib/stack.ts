@@ -17,9 +17,9 @@ const root = join(import.meta.dirname, '..', '..');
 
 /**
  * Where the stack's processes listen. The sandbox, the receiver and the codec server take 0 (their default): each then
- * listens on a port the system picks and names it in its start-up line, which the stack reads. The others cannot: the
- * pinned dev server refuses `--port 0`, a METRICS_PORT of 0 turns metrics off, and the worker's metrics listener is
- * Temporal core's, which does not say which port it got.
+ * listens on a port the system picks and names it in its start-up line, which the stack reads. Metrics ports take 0
+ * too, which turns that process's metrics off, as METRICS_PORT=0 does. Nothing else can: the pinned dev server refuses
+ * `--port 0`, and the worker's metrics listener is Temporal core's, which does not say which port it got.
  */
 export interface StackPorts {
   /** Ignored when `temporalAddress` is given. */
@@ -27,8 +27,9 @@ export interface StackPorts {
   temporalUi?: number;
   sandbox?: number;
   webhook?: number;
-  webhookMetrics: number;
-  /** One per worker: the stack starts as many workers as ports given. */
+  /** Omitted or 0: the receiver serves no metrics. */
+  webhookMetrics?: number;
+  /** One per worker: the stack starts as many workers as ports given; 0 for a worker without metrics. */
   workerMetrics: number[];
   /** With `encryptionKeys`: the codec server's port (0 for any), which the dev server's UI then decrypts through. */
   codecServer?: number;
@@ -102,8 +103,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (sandboxPort) await assertPortFree(sandboxPort, 'Sandbox (SANDBOX_PORT)');
   if (codecServerPort) await assertPortFree(codecServerPort, 'Codec server (CODEC_SERVER_PORT)');
   if (webhookPort) await assertPortFree(webhookPort, 'Callback receiver (WEBHOOK_PORT)');
-  await assertPortFree(ports.webhookMetrics, 'Receiver metrics (METRICS_PORT)');
-  for (const port of ports.workerMetrics) await assertPortFree(port, 'Worker metrics (WORKER_METRICS_PORT)');
+  if (ports.webhookMetrics) await assertPortFree(ports.webhookMetrics, 'Receiver metrics (METRICS_PORT)');
+  for (const port of ports.workerMetrics) {
+    if (port) await assertPortFree(port, 'Worker metrics (WORKER_METRICS_PORT)');
+  }
   mkdirSync(options.logDir, { recursive: true });
 
   const started: Service[] = [];
@@ -136,7 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         listeningService('codec-server', 'src/codec/main.ts', 'CODEC_SERVER_PORT', codecServerPort, {
           env: { ...env, CODEC_SERVER_ALLOWED_ORIGINS: `http://127.0.0.1:${ui},http://localhost:${ui}` },
           logDir: options.logDir,
-          announcement: startupLine('codec server ready'),
+          announcement: startupField('codec server ready'),
           readyPath: '/healthz',
         }),
       );
@@ -162,9 +165,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       workflowBundleOnce(),
       startService(
         listeningService('webhook', 'src/webhook/main.ts', 'WEBHOOK_PORT', webhookPort, {
-          env: { ...env, METRICS_PORT: String(ports.webhookMetrics) },
+          env: { ...env, METRICS_PORT: String(ports.webhookMetrics ?? 0) },
           logDir: options.logDir,
-          announcement: startupLine('receiver ready'),
+          announcement: startupField('receiver ready'),
           readyPath: '/readyz',
         }),
       ),
@@ -181,23 +184,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const sandboxUrl = sandbox.url;
     const nodeFlags = workerNodeFlags();
     const workers = await Promise.all(
-      ports.workerMetrics.map((port, index) =>
-        startService(
-          nodeService(
-            index === 0 ? 'worker' : `worker-${index + 1}`,
-            'src/worker.ts',
-            {
-              ...env,
-              XGATEWAY_BASE_URL: sandboxUrl,
-              METRICS_PORT: String(port),
-              WORKFLOW_BUNDLE_PATH: workflowBundle,
-            },
-            options.logDir,
-            `${origin(port)}/metrics`,
-            nodeFlags,
+      ports.workerMetrics.map((port, index) => {
+        const name = index === 0 ? 'worker' : `worker-${index + 1}`;
+        const workerEnv = {
+          ...env,
+          XGATEWAY_BASE_URL: sandboxUrl,
+          METRICS_PORT: String(port),
+          WORKFLOW_BUNDLE_PATH: workflowBundle,
+        };
+        // Ready once created, connected and about to poll: its start-up line says so (its metrics come up earlier).
+        return startService(
+          service(
+            name,
+            () => launch(name, 'src/worker.ts', workerEnv, options.logDir, nodeFlags),
+            async (child) => void (await announced(child, startupField('KYC worker started', 'taskQueue'), name)),
           ),
-        ),
-      ),
+        );
+      }),
     );
     return {
       temporal,
@@ -241,10 +244,6 @@ function workflowBundleOnce(): Promise<string> {
   return bundled;
 }
 
-function origin(port: number): string {
-  return `http://127.0.0.1:${port}`;
-}
-
 /** The dev server as a service: a restart reuses its port and database file, as after a crash of a real server. */
 function devServerService(options: DevServerOptions): Service {
   return service('temporal', async () => (await startDevServer(options)).process);
@@ -260,22 +259,6 @@ export function workerNodeFlags(): string[] {
   if (!command)
     throw new Error(`package.json's worker script no longer reads "node <flags> --import tsx src/worker.ts"`);
   return (command[1] ?? '').split(' ').filter(Boolean);
-}
-
-/** A Node process of this project (`node [flags] <entryArgs>`), ready once `readyUrl` answers 200. */
-function nodeService(
-  name: string,
-  entry: string,
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-  readyUrl: string,
-  nodeFlags: string[] = [],
-): Service {
-  return service(
-    name,
-    () => launch(name, entry, env, logDir, nodeFlags),
-    (child) => waitForHttp(readyUrl, child, name),
-  );
 }
 
 /** A service that listens where its start-up line says: `url` is that URL, `origin` its origin. */
@@ -321,16 +304,17 @@ function listeningService(
   }) as ListeningService;
 }
 
-/** Finds a JSON start-up line by its message (logging.ts's `startupLogger`) and returns its `url`. */
-function startupLine(message: string): (line: string) => string | undefined {
+/** Finds a JSON start-up line by its message (logging.ts's `startupLogger`) and returns its `field`. */
+function startupField(message: string, field = 'url'): (line: string) => string | undefined {
   return (line) => {
-    let entry: { msg?: unknown; url?: unknown };
+    let entry: Record<string, unknown>;
     try {
-      entry = JSON.parse(line) as typeof entry;
+      entry = JSON.parse(line) as Record<string, unknown>;
     } catch {
       return undefined;
     }
-    return entry.msg === message && typeof entry.url === 'string' ? entry.url : undefined;
+    const value = entry[field];
+    return entry.msg === message && typeof value === 'string' ? value : undefined;
   };
 }
 
