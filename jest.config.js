@@ -15,6 +15,7 @@ export default {
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
   testSequencer: '<rootDir>/test/sequencer.mjs',
+  reporters: ['default', '<rootDir>/test/log-reporter.mjs'],
   testTimeout: 120_000,
   // Four files at a time on two cores: most of a test is waiting on timers, the vendor's delays and child processes,
   // so two workers left the cores idle for most of the run (README, "Tests").

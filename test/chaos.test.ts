@@ -2,15 +2,12 @@
 // workers killed and restarted, the dev server killed and restarted on its database file, the receiver down, a rolling
 // restart, and a vendor that fails on both endpoints, while verifications of every kind run. `npm run chaos` runs all
 // seven.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { describe, expect, it } from '@jest/globals';
 
 import { runScenario } from '../bench/chaos/run.js';
 import { SCENARIOS } from '../bench/chaos/scenarios.js';
 import { type Evidence, judge, type Verification } from '../bench/chaos/verifications.js';
+import { testLogDir } from './helpers/logs.js';
 
 /** The moments of the faults are drawn from this seed; CHAOS_SEED repeats a run. */
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -22,7 +19,7 @@ it(
   async () => {
     const scenario = SCENARIOS.find((candidate) => candidate.name === 'everything at once');
     if (!scenario) throw new Error('no "everything at once" scenario');
-    const logDir = await mkdtemp(join(tmpdir(), 'kyc-chaos-test-'));
+    const logDir = await testLogDir('chaos');
     // Smaller than `npm run chaos -- --quick`: every fault still lands, on two customers of each kind, with shorter
     // slow POSTs and a shorter receiver outage, which still spans the server's kill and restart.
     const figures = await runScenario(scenario, {

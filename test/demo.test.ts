@@ -1,7 +1,5 @@
 // `npm run demo -- --once` as CI runs it: every part started as a child process, every scenario to its outcome.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,12 +7,13 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 
 import { freePort } from '../scripts/lib/ports.js';
+import { testLogDir } from './helpers/logs.js';
 
 const demo = fileURLToPath(new URL('../scripts/demo.ts', import.meta.url));
 
 describe('npm run demo -- --once', () => {
   it('reaches the expected outcome in every scenario and exits 0', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kyc-demo-'));
+    const dir = await testLogDir('demo');
     // The sandbox, the receiver and the codec server listen on port 0 and report theirs; the others cannot.
     const flags = ['temporal-port', 'ui-port', 'metrics-port', 'worker-metrics-port'];
     const args = [

@@ -2,9 +2,8 @@
 // lets its in-flight POST finish on SIGTERM, and a receiver that answers the callbacks it has before it exits.
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -16,6 +15,7 @@ import { startKycVerification } from '../src/client.js';
 import { signedCallback } from './fixtures/callbacks.js';
 import { approving, newCustomerId, softThenVerified } from './fixtures/customers.js';
 import { CALLBACK_ONLY, createKycStack, eventually, type KycStack, resubmit, waitForPhase } from './helpers/kyc.js';
+import { testLogDir } from './helpers/logs.js';
 import { connectTestTemporal, type TemporalTestContext, testAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const AUTO_UPGRADE = proto.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE;
@@ -91,7 +91,7 @@ describe('graceful shutdown, process by process', () => {
         workerMetrics: [0],
       },
       temporalAddress: testAddress(),
-      logDir: await mkdtemp(join(tmpdir(), 'kyc-deploys-')),
+      logDir: await testLogDir('deploys'),
       taskQueue,
       env: { SANDBOX_PROCESSING_DELAY_MS: '300', SANDBOX_CALLBACK_RETRY_BASE_MS: '100' },
     });

@@ -1,5 +1,5 @@
-// One real Temporal dev server for the whole run, on free ports, so a demo on 7233 never interferes; and the run's
-// workflow bundles, built once. Plain ESM loading TypeScript through tsx: jest runs global setup outside its module
+// One real Temporal dev server for the whole run, on free ports, so a demo on 7233 never interferes; the run's
+// workflow bundles, built once; and the directory for the logs of the processes tests start. Plain ESM loading TypeScript through tsx: jest runs global setup outside its module
 // transform.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ export default async function globalSetup() {
   const { buildTestBundles } = await tsImport('./helpers/bundle.ts', import.meta.url);
   const bundleDir = await mkdtemp(join(tmpdir(), 'kyc-test-bundles-'));
   globalThis.__KYC_TEST_BUNDLE_DIR__ = bundleDir;
+  // Kept after a failed run, removed after a passing one (test/log-reporter.mjs).
+  process.env.KYC_TEST_LOG_DIR = await mkdtemp(join(tmpdir(), 'kyc-test-logs-'));
   const [server] = await Promise.all([startDevServer({ port: await freePort() }), buildTestBundles(bundleDir)]);
   globalThis.__TEMPORAL_DEV_SERVER__ = server;
   // Test workers are forked after this and inherit the environment.

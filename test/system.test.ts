@@ -2,8 +2,7 @@
 // only through their environment, with keys unique to this run so the log check below means something.
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -16,6 +15,7 @@ import { ensureTemporalCli } from '../scripts/setup.mjs';
 import { startKycVerification } from '../src/client.js';
 import { kycStatusSearchAttribute, statusQuery } from '../src/shared/contract.js';
 import { eventually, waitForPhase } from './helpers/kyc.js';
+import { testLogDir } from './helpers/logs.js';
 import { connectTestTemporal, type TemporalTestContext, testAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const apiKey = `api-${randomUUID()}`;
@@ -31,7 +31,7 @@ let logDir: string;
 
 beforeAll(async () => {
   for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await freePort();
-  logDir = await mkdtemp(join(tmpdir(), 'kyc-system-'));
+  logDir = await testLogDir('system');
   temporal = await connectTestTemporal();
   stack = await startStack({
     ports: { temporal: 0, ...ports, workerMetrics: [ports.workerMetrics] },
