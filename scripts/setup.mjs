@@ -80,14 +80,14 @@ export function ensureTimeSkippingServer() {
   const main = 'io.temporal.testserver.TestServer';
   // A test run's server lives for seconds: the quick C1 compiler alone, and one GC thread, cost it 40 % less CPU than
   // the JVM's defaults (11.2 against 6.9 s in test/long-waits.test.ts), on a machine whose cores the suite fills.
-  const flags = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+  const flags = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
   const script = `#!/bin/sh
 # Temporal time-skipping test server ${version}, written by scripts/setup.mjs. Usage: $0 <port> [--enable-time-skipping]
 archive=${shellQuote(classArchive)}
 if [ -f "$archive" ]; then
-  exec java ${flags} -XX:SharedArchiveFile="$archive" -Xlog:cds=off -Xlog:cds+dynamic=off -cp ${cp} ${main} "$@"
+  exec java ${flags.join(' ')} -XX:SharedArchiveFile="$archive" -Xlog:cds=off -Xlog:cds+dynamic=off -cp ${cp} ${main} "$@"
 fi
-exec java ${flags} -cp ${cp} ${main} "$@"
+exec java ${flags.join(' ')} -cp ${cp} ${main} "$@"
 `;
   if (!onPath('java')) fail('no `java` on PATH: the time-skipping test server needs Java 17 or newer');
   if (existsSync(home)) {
@@ -128,15 +128,7 @@ exec java ${flags} -cp ${cp} ${main} "$@"
   // path must be the final one, so this runs after the rename. The archive is renamed into place only once the JVM has
   // exited, because Java 17 crashes on a truncated one. Without the archive the server still works, only slower.
   const recording = `${classArchive}.partial`;
-  const args = [
-    ...flags.split(' '),
-    `-XX:ArchiveClassesAtExit=${recording}`,
-    '-Xlog:cds=off',
-    '-cp',
-    classPath,
-    main,
-    '0',
-  ];
+  const args = [...flags, `-XX:ArchiveClassesAtExit=${recording}`, '-Xlog:cds=off', '-cp', classPath, main, '0'];
   const run = spawnSync('java', args, { cwd: root, stdio: 'ignore', timeout: 8_000, killSignal: 'SIGTERM' });
   // A JVM ends with 143 on SIGTERM, after writing the archive.
   if ((run.status === 143 || run.status === 0 || run.signal === 'SIGTERM') && existsSync(recording)) {

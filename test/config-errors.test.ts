@@ -283,9 +283,8 @@ describe("Temporal's connection variables (temporalConnectionFromEnv)", () => {
       expect(lines).toHaveLength(1);
       const [ready] = lines;
       expect(ready).toMatchObject({ temporal: UNREACHABLE, metricsUrl: null });
-      const { origin, pathname, port } = new URL(String(ready?.url));
+      const { origin: url, pathname, port } = new URL(String(ready?.url));
       expect({ pathname, picked: Number(port) > 0 }).toEqual({ pathname: '/callbacks/kyc', picked: true });
-      const url = origin;
       expect(stderr).toBe('');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const readiness = await fetch(`${url}/readyz`);

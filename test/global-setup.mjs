@@ -1,6 +1,6 @@
 // One real Temporal dev server for the whole run, on free ports, so a demo on 7233 never interferes; the run's
-// workflow bundles, built once; and the directory for the logs of the processes tests start. Plain ESM loading TypeScript through tsx: jest runs global setup outside its module
-// transform.
+// workflow bundles, built once; and the directory for the logs of the processes tests start. Plain ESM loading
+// TypeScript through tsx: jest runs global setup outside its module transform.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
